@@ -1,0 +1,39 @@
+# Client Care course: set-up, learner lab, instructor demo and tests.
+#   make lab    create .venv, install, generate assignments, open JupyterLab on the course
+#   make demo   run the instructor pipeline end to end on synthetic learners
+#   make test   install and run every test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab demo test install release clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	$(BIN)/jupyter labextension list 2>&1 | grep -q "@jupyter/nbgrader.*enabled" \
+		|| { echo "nbgrader's JupyterLab extension is not enabled" >&2; exit 1; }
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Regenerate release/ from source/ (nbgrader generate_assignment for every assignment).
+release: $(STAMP)
+	$(BIN)/clientcare release
+
+lab: $(STAMP)
+	@test -n "$$(ls release 2>/dev/null)" || $(BIN)/clientcare release
+	$(BIN)/jupyter lab --notebook-dir=. course/lessons/01-responsibility-to-clients.ipynb
+
+demo: $(STAMP)
+	$(BIN)/clientcare demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output

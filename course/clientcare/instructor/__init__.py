@@ -1,0 +1,1 @@
+"""Instructor tools: release assignments, make synthetic learners, autograde, report."""

@@ -1,0 +1,44 @@
+"""nbgrader configuration for the Client Care course.
+
+Defaults suit one instructor on a laptop: the course directory is the folder this
+file lives in, the gradebook is SQLite (gradebook.db, never committed) and the
+exchange is a local folder. For a cohort on JupyterHub, override db_url with a
+PostgreSQL URL and Exchange.root with the shared exchange, e.g. in
+/etc/jupyter/nbgrader_config.py or with environment variables below.
+"""
+import os
+
+c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "clientcare"
+c.CourseDirectory.root = os.environ.get("CLIENTCARE_COURSE_ROOT", HERE)
+
+# Gradebook: SQLite by default; set CLIENTCARE_DB_URL=postgresql://... for a cohort.
+c.CourseDirectory.db_url = os.environ.get(
+    "CLIENTCARE_DB_URL",
+    "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"),
+)
+
+# A local exchange so release/fetch/submit/collect work on a single machine.
+c.Exchange.root = os.environ.get(
+    "CLIENTCARE_EXCHANGE", os.path.join(c.CourseDirectory.root, "exchange")
+)
+c.Exchange.path_includes_course = True
+
+# Only notebooks are graded; data files next to them are released too.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# Learners' code runs under these limits when autograded.
+c.ExecutePreprocessor.timeout = 30          # seconds per cell
+c.ExecutePreprocessor.startup_timeout = 60  # seconds for a kernel to start
+c.ExecutePreprocessor.interrupt_on_timeout = True
+
+# Restore graded cells a learner deleted, so they score 0 for them instead of crashing.
+c.OverwriteCells.add_missing_cells = True
+
+# The code stub learners see in solution cells.
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE\nraise NotImplementedError()",
+}

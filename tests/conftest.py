@@ -1,0 +1,35 @@
+"""Shared test set-up.
+
+Learners' saved answers go to a throwaway folder for the whole run (kernels that
+nbval starts inherit it), so tests never touch a real learner's files.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ["CLIENTCARE_HOME"] = tempfile.mkdtemp(prefix="clientcare-test-home-")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def learner_home(tmp_path, monkeypatch):
+    """A fresh, empty data folder for one learner."""
+    home = tmp_path / "learner"
+    monkeypatch.setenv("CLIENTCARE_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def content_dir(tmp_path, monkeypatch):
+    """An empty content folder the loaders read from instead of the course's own."""
+    from clientcare import content
+
+    folder = tmp_path / "content"
+    for kind in ("scenarios", "quizzes", "flashcards", "reflections"):
+        (folder / kind).mkdir(parents=True)
+    monkeypatch.setattr(content, "CONTENT_DIR", folder)
+    return folder
