@@ -42,6 +42,8 @@ class Course:
         real gradebook or exchange (used for the demo and the tests).
         """
         env = dict(os.environ)
+        # nbgrader runs `alembic` and kernels by name: find this environment's first.
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         if isolated:
             for name in _REDIRECTING_ENV:
                 env.pop(name, None)

@@ -1,0 +1,77 @@
+"""End to end: nbgrader autogrades synthetic learners in a temporary course with the right marks.
+
+For every assignment with a spec in tests/grading/<name>.yaml: the model answer
+scores full marks, the blank release scores 0 without crashing, and a partial
+submission scores exactly the expected points.
+"""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from clientcare.instructor.course import Course, make_scratch_course
+from clientcare.instructor.results import submission_scores
+from clientcare.instructor.synthetic import ALL, Learner, submit
+
+REPO = Path(__file__).resolve().parents[1]
+SPECS = {p.stem: yaml.safe_load(p.read_text()) for p in sorted((REPO / "tests" / "grading").glob("*.yaml"))}
+
+
+def test_every_assignment_has_a_grading_spec():
+    assert set(Course(REPO).assignments()) == set(SPECS)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Course:
+    return make_scratch_course(tmp_path_factory.mktemp("course") / "clientcare")
+
+
+@pytest.fixture(scope="module")
+def grade(course):
+    """Grade an assignment's three synthetic learners once; returns their rows by learner."""
+    done = {}
+
+    def graded(assignment: str):
+        if assignment not in done:
+            spec = SPECS[assignment]
+            course.nbgrader("generate_assignment", assignment, "--force", isolated=True)
+            for learner in (Learner("model-answer", {assignment: ALL}),
+                            Learner("blank", {}),
+                            Learner("partial", {assignment: spec["partial"]["solved"]})):
+                submit(course, learner, assignment)
+            result = course.nbgrader("autograde", assignment, "--force", isolated=True)
+            rows = submission_scores(course.db_url, assignment).set_index("student")
+            done[assignment] = (rows, result.stdout + result.stderr)
+        return done[assignment]
+
+    return graded
+
+
+@pytest.mark.parametrize("assignment", sorted(SPECS))
+def test_model_answer_scores_full_marks(grade, assignment):
+    rows, log = grade(assignment)
+    spec = SPECS[assignment]
+    model = rows.loc["model-answer"]
+    assert model["auto_max"] == spec["autograded_points"], "spec's autograded_points differs from the notebook"
+    assert model["max_score"] == spec["autograded_points"] + spec["manual_points"]
+    assert model["score"] == spec["autograded_points"], f"model answer lost marks:\n{log[-3000:]}"
+
+
+@pytest.mark.parametrize("assignment", sorted(SPECS))
+def test_blank_release_scores_zero_without_crashing(grade, assignment):
+    rows, _ = grade(assignment)
+    assert rows.loc["blank", "score"] == 0
+
+
+@pytest.mark.parametrize("assignment", sorted(SPECS))
+def test_partial_submission_scores_exactly_the_expected_points(grade, assignment):
+    rows, _ = grade(assignment)
+    spec = SPECS[assignment]["partial"]
+    assert rows.loc["partial", "score"] == spec["expected_points"]
+    assert 0 < spec["expected_points"] < SPECS[assignment]["autograded_points"]
+
+
+@pytest.mark.parametrize("assignment", sorted(SPECS))
+def test_written_answers_are_left_for_manual_grading(grade, assignment):
+    rows, _ = grade(assignment)
+    assert bool(rows.loc["model-answer", "needs_manual_grade"]) == (SPECS[assignment]["manual_points"] > 0)
