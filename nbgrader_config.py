@@ -42,3 +42,11 @@ c.OverwriteCells.add_missing_cells = True
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",
 }
+
+# Feedback shows which tests passed or failed and their messages, never the
+# hidden test code (nbgrader would show it by default).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "clientcare.instructor.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

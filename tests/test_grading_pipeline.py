@@ -4,8 +4,11 @@ For every assignment with a spec in tests/grading/<name>.yaml: the model answer
 scores full marks, the blank release scores 0 without crashing, and a partial
 submission scores exactly the expected points.
 """
+import html
+import re
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
@@ -75,3 +78,41 @@ def test_partial_submission_scores_exactly_the_expected_points(grade, assignment
 def test_written_answers_are_left_for_manual_grading(grade, assignment):
     rows, _ = grade(assignment)
     assert bool(rows.loc["model-answer", "needs_manual_grade"]) == (SPECS[assignment]["manual_points"] > 0)
+
+
+def visible_text(html_text: str) -> str:
+    """What a learner reads in a feedback page: tags removed, entities decoded, spaces normalised."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", html_text))
+    return re.sub(r"\s+", " ", text)
+
+
+def hidden_lines(assignment: str) -> list[str]:
+    """Lines of hidden tests (long enough to be specific) that never appear outside the hidden regions."""
+    notebook = nbformat.read(REPO / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    inside, hidden, shown = False, [], set()
+    for cell in notebook.cells:
+        for line in cell.source.splitlines():
+            stripped = re.sub(r"\s+", " ", line.strip())
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside:
+                hidden.append(stripped)
+            else:
+                shown.add(stripped)
+    return [line for line in hidden if len(line) > 25 and line not in shown]
+
+
+@pytest.mark.parametrize("assignment", sorted(SPECS))
+def test_feedback_shows_results_but_never_hidden_tests(course, grade, assignment):
+    grade(assignment)
+    course.nbgrader("generate_feedback", assignment, "--force", isolated=True)
+    secrets = hidden_lines(assignment)
+    assert secrets, f"{assignment} has no hidden tests to protect"
+    for learner in ("model-answer", "blank", "partial"):
+        page = visible_text((course.root / "feedback" / learner / assignment / f"{assignment}.html").read_text())
+        leaked = [line for line in secrets if line in page]
+        assert leaked == [], f"{learner}'s feedback shows hidden test code: {leaked[:3]}"
+        if learner == "blank":
+            assert "NotImplementedError" in page, "a failed test's error must still be shown"
