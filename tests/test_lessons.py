@@ -60,7 +60,8 @@ def test_lesson_reads_like_a_chapter(path):
     text = markdown(path)
     number = int(path.name[:2])
     assert re.search(rf"^# Lesson {number}: ", text, re.M), "the first heading is '# Lesson N: Title'"
-    for heading in ("objectives", "worked example", "summary"):
+    assert re.search(r"^(#+ |\*\*)learning objectives", text, re.M | re.I), f"{path.name} states no learning objectives"
+    for heading in ("worked example", "summary"):
         assert re.search(rf"^#+ .*{heading}", text, re.M | re.I), f"{path.name} has no '{heading}' section"
     calls = [function for name, _, function, _ in lesson_references() if name == path.name]
     assert calls.count("show_scenario") >= 2, "at least two interactive scenarios"

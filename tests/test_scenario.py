@@ -31,9 +31,11 @@ def error_for(content_dir, change) -> str:
     return str(caught.value)
 
 
-def test_best_score_is_the_best_path_total(tiny):
-    assert tiny.best_score() == 4
-    assert tiny.best_score("follow-up") == 2
+def test_score_is_out_of_two_points_per_decision_taken(tiny):
+    run = ScenarioRun(tiny)
+    assert (run.score, run.max_score, run.percent) == (0, 0, 0)
+    run.choose(1)
+    assert (run.score, run.max_score, run.percent) == (0, 2, 0)
 
 
 def test_best_path_scores_full_marks_and_ends_strong(tiny):
@@ -48,7 +50,8 @@ def test_poor_path_ends_early_with_its_points(tiny):
     run = ScenarioRun(tiny)
     run.choose(0)
     run.choose(1)
-    assert run.finished and run.current.id == "annoyed" and run.score == 3
+    assert run.finished and run.current.id == "annoyed"
+    assert (run.score, run.max_score, run.percent) == (3, 4, 75)
 
 
 def test_restart_clears_the_path(tiny):
@@ -119,18 +122,30 @@ def test_player_shows_feedback_score_and_summary_and_saves_result(tiny, learner_
         "1. Apologise, explain the delay and give a firm new date.", "2. Say it is nearly done."]
     player.choices.children[0].click()
     assert "Good choice (+2)" in player.feedback.value and "Honest and specific." in player.feedback.value
-    assert "Score: 2 of 4" in player.score.value
+    assert "Score: 2 of 2" in player.score.value
     player.choices.children[1].click()
     assert "Partly right (+1)" in player.feedback.value
-    assert "A poor outcome: you scored 3 of 4" in player.choices.children[0].value
+    assert "A poor outcome: you scored 3 of 4 (75%)" in player.choices.children[0].value
+    assert "Dana escalates to your director." in player.dialogue.value
     saved = LearnerFile("scenarios").load()["tiny-scenario"]
-    assert saved["finished"] and saved["best_score"] == 3 and saved["max_score"] == 4
+    assert saved["finished"] and (saved["best_score"], saved["max_score"]) == (3, 4)
     player.restart_button.click()
     assert player.feedback.value == "" and len(player.choices.children) == 2
     player.choices.children[0].click()
     player.choices.children[0].click()
     saved = LearnerFile("scenarios").load()["tiny-scenario"]
     assert (saved["best_score"], saved["last_score"], saved["attempts"]) == (4, 4, 2)
+    player.restart_button.click()
+    player.choices.children[1].click()  # a worse attempt does not replace the best one
+    saved = LearnerFile("scenarios").load()["tiny-scenario"]
+    assert (saved["best_score"], saved["max_score"], saved["last_score"], saved["attempts"]) == (4, 4, 0, 3)
+
+
+def test_feedback_and_settings_render_markdown_but_not_raw_html(content_dir):
+    write_variant(content_dir, lambda d: d.update(setting="A **key** client.\n\nSecond <script>x</script> paragraph."))
+    player = ScenarioPlayer(load_scenario("tiny-scenario"))
+    assert "<strong>key</strong>" in player.title.value and "<p>Second" in player.title.value
+    assert "<script>" not in player.title.value
 
 
 def test_every_choice_button_has_a_readable_label(tiny):

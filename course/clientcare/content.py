@@ -10,12 +10,21 @@ import re
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+import mistune
 import yaml
 
 CONTENT_DIR = Path(__file__).parent / "content"
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 T = TypeVar("T")
+
+
+_MARKDOWN = mistune.create_markdown(escape=True)
+
+
+def markdown_html(text: str) -> str:
+    """Content text (Markdown: paragraphs, bold, lists) as HTML; raw HTML in it is shown, not run."""
+    return _MARKDOWN(text)
 
 
 class ContentError(ValueError):
@@ -94,6 +103,9 @@ def check_known_fields(item: dict[str, Any], allowed: set[str], at: str) -> None
         raise ContentError(f"{at}: unknown field '{unknown[0]}' (expected one of: {', '.join(sorted(allowed))})")
 
 
+SINGULAR = {"scenarios": "scenario", "quizzes": "quiz", "flashcards": "flashcard deck", "reflections": "reflection set"}
+
+
 def file_ids(kind: str) -> list[str]:
     """The ids of every file of one kind, e.g. ``file_ids('scenarios')``."""
     return sorted(path.stem for path in (CONTENT_DIR / kind).glob("*.yaml"))
@@ -104,7 +116,7 @@ def load_item(kind: str, item_id: str, parse: Callable[[dict[str, Any], Path], T
     path = CONTENT_DIR / kind / f"{item_id}.yaml"
     if not path.exists():
         known = ", ".join(file_ids(kind)) or "none"
-        raise ContentError(f"{where(path)}: no such {kind[:-1]} '{item_id}' (available: {known})")
+        raise ContentError(f"{where(path)}: no such {SINGULAR[kind]} '{item_id}' (available: {known})")
     data = read_yaml(path)
     declared = data.get("id")
     if declared != item_id:

@@ -3,7 +3,8 @@
 A scenario is a graph of nodes read from ``content/scenarios/<id>.yaml``: a
 decision node offers choices, each with feedback, points (0-2) and the next node;
 an ending node closes the dialogue. The learner's score is the sum of the points
-along their path, out of the best total possible.
+of their choices out of 2 for every decision they took, so a detour through a
+weak choice and a recovery never beats the best path.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .content import (
-    ContentError, check_known_fields, field, identifier, load_item, require_mapping, unique, where,
+    ContentError, markdown_html, check_known_fields, field, identifier, load_item, require_mapping, unique, where,
 )
 from .store import LearnerFile
 
@@ -51,24 +52,6 @@ class Scenario:
     setting: str
     start: str
     nodes: dict[str, Node]
-
-    def best_score(self, node_id: str | None = None) -> int:
-        """The most points a learner can still earn from ``node_id`` (default: the start)."""
-        return _best_scores(self)[node_id or self.start]
-
-
-def _best_scores(scenario: Scenario) -> dict[str, int]:
-    best: dict[str, int] = {}
-
-    def visit(node_id: str) -> int:
-        if node_id not in best:
-            node = scenario.nodes[node_id]
-            best[node_id] = max((c.points + visit(c.next) for c in node.choices), default=0)
-        return best[node_id]
-
-    for node_id in scenario.nodes:
-        visit(node_id)
-    return best
 
 
 # ---------------------------------------------------------------- validation
@@ -203,7 +186,12 @@ class ScenarioRun:
 
     @property
     def max_score(self) -> int:
-        return self.scenario.best_score()
+        """The points the learner could have earned on the decisions they took."""
+        return MAX_POINTS * len(self.steps)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.score / self.max_score) if self.steps else 0
 
     def choose(self, index: int) -> Choice:
         """Take choice number ``index`` (0-based) at the current node; returns it for its feedback."""
@@ -227,12 +215,13 @@ def record_result(run: ScenarioRun, store: LearnerFile | None = None) -> dict[st
     store = store or LearnerFile("scenarios")
 
     def change(data: dict[str, Any]) -> None:
-        entry = data.setdefault(run.scenario.id, {"best_score": 0, "attempts": 0})
+        entry = data.setdefault(run.scenario.id, {"attempts": 0, "best_percent": -1})
+        if run.percent > entry.get("best_percent", -1):  # the best attempt's score is kept
+            entry.update(best_score=run.score, max_score=run.max_score, best_percent=run.percent)
         entry.update(
             finished=True,
-            max_score=run.max_score,
             last_score=run.score,
-            best_score=max(entry.get("best_score", 0), run.score),
+            last_max_score=run.max_score,
             attempts=entry.get("attempts", 0) + 1,
             ending=run.current.ending,
             finished_at=datetime.now().isoformat(timespec="seconds"),
@@ -244,8 +233,12 @@ def record_result(run: ScenarioRun, store: LearnerFile | None = None) -> dict[st
 # ---------------------------------------------------------------- the widget
 
 
-def _paragraphs(text: str) -> str:
-    return "".join(f"<p>{html.escape(part)}</p>" for part in text.split("\n\n") if part.strip())
+# Long choices wrap inside their buttons instead of being cut off with an ellipsis.
+_STYLE = """<style>
+.clientcare-choice { white-space: normal !important; height: auto !important; text-align: left !important;
+  line-height: 1.4 !important; padding: 6px 10px !important; margin: 2px 0 !important; }
+.clientcare-scenario p { margin: 0.3em 0; }
+</style>"""
 
 
 _ENDING_LABELS = {"strong": "A strong outcome", "mixed": "A mixed outcome", "poor": "A poor outcome"}
@@ -261,7 +254,7 @@ class ScenarioPlayer:
         self.run = ScenarioRun(scenario)
         self.store = store
         self.title = widgets.HTML(
-            f"<h3>{html.escape(scenario.title)}</h3><div><em>{html.escape(scenario.setting)}</em></div>"
+            f"{_STYLE}<h3>{html.escape(scenario.title)}</h3><div><em>{markdown_html(scenario.setting)}</em></div>"
         )
         self.feedback = widgets.HTML(layout=widgets.Layout(margin="0 0 8px 0"))
         self.dialogue = widgets.HTML()
@@ -285,7 +278,7 @@ class ScenarioPlayer:
         colour = {2: "#1b5e20", 1: "#8a6d00", 0: "#b71c1c"}[choice.points]
         self.feedback.value = (
             f"<div role='status' style='border-left:4px solid {colour};padding-left:8px'>"
-            f"<strong style='color:{colour}'>{verdict} (+{choice.points})</strong>{_paragraphs(choice.feedback)}</div>"
+            f"<strong style='color:{colour}'>{verdict} (+{choice.points})</strong>{markdown_html(choice.feedback)}</div>"
         )
         if self.run.finished:
             record_result(self.run, self.store)
@@ -299,8 +292,8 @@ class ScenarioPlayer:
     def _render(self) -> None:
         node = self.run.current
         speaker = f"<strong>{html.escape(node.speaker)}:</strong>" if node.speaker else ""
-        self.dialogue.value = f"<div class='clientcare-dialogue'>{speaker}{_paragraphs(node.text)}</div>"
-        self.score.value = f"<span>Score: {self.run.score} of {self.run.max_score}</span>&nbsp;"
+        self.dialogue.value = f"<div class='clientcare-dialogue'>{speaker}{markdown_html(node.text)}</div>"
+        self.score.value = f"<span role='status'>Score: {self.run.score} of {self.run.max_score}</span>&nbsp;"
         if self.run.finished:
             self.choices.children = [self.widgets.HTML(self._summary())]
             return
@@ -320,13 +313,14 @@ class ScenarioPlayer:
     def _summary(self) -> str:
         run = self.run
         rows = "".join(
-            f"<li><strong>{html.escape(step.choice.text)}</strong> (+{step.choice.points}): "
-            f"{html.escape(step.choice.feedback)}</li>"
+            f"<li><strong>{html.escape(step.choice.text)}</strong> (+{step.choice.points} of {MAX_POINTS}): "
+            f"{markdown_html(step.choice.feedback)}</li>"
             for step in run.steps
         )
         label = _ENDING_LABELS[run.current.ending or "mixed"]
         return (
-            f"<div class='clientcare-summary'><h4>{label}: you scored {run.score} of {run.max_score}</h4>"
+            f"<div class='clientcare-summary'><h4>{label}: you scored {run.score} of {run.max_score} "
+            f"({run.percent}%)</h4>"
             f"<p>Your choices:</p><ol>{rows}</ol>"
             f"<p>Use <em>Restart scenario</em> to try a different path.</p></div>"
         )
