@@ -1,0 +1,212 @@
+"""The learner's progress: what they have done, against everything the course offers.
+
+:func:`progress_summary` reads the learner's saved files (scenarios, quiz,
+flashcards, journal) and the course content, and returns one row per activity as
+a pandas DataFrame; :func:`show_progress` renders it, grouped by lesson. Scenario
+and reflection files are read as plain YAML so this page does not depend on the
+scenario player or the journal; a content file that cannot be read is listed as
+a problem rather than hiding the rest of the page.
+"""
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+
+from . import content
+from .content import ContentError, file_ids, read_yaml
+from .flashcards import load_deck, saved_known
+from .quiz import load_quiz
+from .store import LearnerFile
+
+COLUMNS = ["lesson", "activity", "id", "title", "done", "status"]
+ACTIVITY_ORDER = ["Scenario", "Quiz", "Reflection", "Flashcards"]
+LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
+
+
+def _row(lesson: Any, activity: str, item_id: str, title: Any, done: bool, status: str) -> dict[str, Any]:
+    lesson = lesson if isinstance(lesson, int) and not isinstance(lesson, bool) else None
+    title = title.strip() if isinstance(title, str) and title.strip() else item_id
+    return {"lesson": lesson, "activity": activity, "id": item_id, "title": title, "done": done, "status": status}
+
+
+def _record(saved: dict[str, Any], key: str) -> dict[str, Any]:
+    value = saved.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _scenario_rows(problems: list[str]) -> list[dict[str, Any]]:
+    saved = LearnerFile("scenarios").load()
+    rows = []
+    for scenario_id in file_ids("scenarios"):
+        try:
+            data = read_yaml(content.CONTENT_DIR / "scenarios" / f"{scenario_id}.yaml")
+        except ContentError as error:
+            problems.append(str(error))
+            continue
+        record = _record(saved, scenario_id)
+        done = record.get("finished") is True
+        if done:
+            status = f"Finished: best score {record.get('best_score', 0)} of {record.get('max_score', 0)}"
+        else:
+            status = "Started, not finished" if record else "Not started"
+        rows.append(_row(data.get("lesson"), "Scenario", scenario_id, data.get("title"), done, status))
+    return rows
+
+
+def _quiz_rows(problems: list[str]) -> list[dict[str, Any]]:
+    saved = LearnerFile("quiz").load()
+    rows = []
+    for quiz_id in file_ids("quizzes"):
+        try:
+            quiz = load_quiz(quiz_id)
+        except ContentError as error:
+            problems.append(str(error))
+            continue
+        record = _record(saved, quiz_id)
+        attempts = record.get("attempts", 0)
+        done = isinstance(attempts, int) and attempts > 0
+        status = (f"Best score {record.get('best', 0)} of {quiz.total} "
+                  f"({attempts} attempt{'s' if attempts != 1 else ''})") if done else "Not attempted"
+        rows.append(_row(quiz.lesson, "Quiz", quiz_id, quiz.title, done, status))
+    return rows
+
+
+def _written_on(saved_at: Any) -> str:
+    try:
+        moment = datetime.fromisoformat(saved_at)
+        return f"Written on {moment.day} {moment:%B %Y}"
+    except (TypeError, ValueError):
+        return "Written"
+
+
+def _reflection_rows(problems: list[str]) -> list[dict[str, Any]]:
+    saved = LearnerFile("journal").load()
+    rows = []
+    for set_id in file_ids("reflections"):
+        try:
+            data = read_yaml(content.CONTENT_DIR / "reflections" / f"{set_id}.yaml")
+        except ContentError as error:
+            problems.append(str(error))
+            continue
+        prompts = data.get("prompts") if isinstance(data.get("prompts"), list) else []
+        for prompt in prompts:
+            if not isinstance(prompt, dict) or not isinstance(prompt.get("id"), str):
+                continue
+            record = _record(saved, prompt["id"])
+            text = record.get("text")
+            done = isinstance(text, str) and bool(text.strip())
+            status = _written_on(record.get("saved_at")) if done else "Not written"
+            rows.append(_row(data.get("lesson"), "Reflection", prompt["id"], prompt.get("title"), done, status))
+    return rows
+
+
+def _flashcard_rows(problems: list[str]) -> list[dict[str, Any]]:
+    store = LearnerFile("flashcards")
+    rows = []
+    for deck_id in file_ids("flashcards"):
+        try:
+            deck = load_deck(deck_id)
+        except ContentError as error:
+            problems.append(str(error))
+            continue
+        known = saved_known(deck_id, store) & {card.id for card in deck.cards}
+        total = len(deck.cards)
+        rows.append(_row(None, "Flashcards", deck_id, deck.title, len(known) == total,
+                         f"{len(known)} of {total} cards known"))
+    return rows
+
+
+def progress_summary() -> pd.DataFrame:
+    """One row per activity: ``lesson, activity, id, title, done, status``, in lesson order.
+
+    ``lesson`` is empty for activities that belong to no single lesson (flashcard
+    decks). Content files that could not be read are listed in
+    ``summary.attrs["problems"]``.
+    """
+    problems: list[str] = []
+    rows = [*_scenario_rows(problems), *_quiz_rows(problems), *_reflection_rows(problems),
+            *_flashcard_rows(problems)]
+    frame = pd.DataFrame(rows, columns=COLUMNS).astype({"lesson": "Int64", "done": "bool"})
+    frame["order"] = frame["activity"].map(ACTIVITY_ORDER.index)
+    frame = frame.sort_values(["lesson", "order"], na_position="last", kind="stable")
+    frame = frame.drop(columns="order").reset_index(drop=True)
+    frame.attrs["problems"] = problems
+    return frame
+
+
+def lesson_totals(summary: pd.DataFrame) -> pd.DataFrame:
+    """Activities done and available per lesson (``lesson`` empty for course-wide activities)."""
+    totals = summary.groupby("lesson", dropna=False, sort=True)["done"].agg(done="sum", total="count")
+    return totals.reset_index().astype({"done": "int64", "total": "int64"})
+
+
+def lesson_titles(lessons_dir: Path = LESSONS_DIR) -> dict[int, str]:
+    """Lesson headings such as ``Lesson 6: Fees``, read from the numbered lesson notebooks."""
+    titles = {}
+    for notebook in sorted(lessons_dir.glob("[0-9][0-9]-*.ipynb")):
+        try:
+            cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        except (OSError, ValueError, KeyError):
+            continue
+        for cell in cells:
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            first = source.strip().splitlines()[0] if source.strip() else ""
+            if cell.get("cell_type") == "markdown" and first.startswith("# Lesson "):
+                number = first[len("# Lesson "):].split(":")[0].strip()
+                if number.isdigit():
+                    titles[int(number)] = first.lstrip("# ").strip()
+                break
+    return titles
+
+
+def _group_heading(lesson: Any, titles: dict[int, str]) -> str:
+    if pd.isna(lesson):
+        return "Across the course"
+    return titles.get(int(lesson), f"Lesson {int(lesson)}")
+
+
+def progress_html(summary: pd.DataFrame, titles: dict[int, str] | None = None) -> str:
+    """The summary as headed HTML tables, one per lesson."""
+    titles = lesson_titles() if titles is None else titles
+    if summary.empty:
+        return "<p>There are no activities in the course yet.</p>"
+    done, total = int(summary["done"].sum()), len(summary)
+    parts = [f"<p><b>You have completed {done} of {total} activities.</b></p>"]
+    for lesson, group in summary.groupby("lesson", dropna=False, sort=True):
+        heading = html.escape(_group_heading(lesson, titles))
+        parts.append(f"<h4>{heading} ({int(group['done'].sum())} of {len(group)} done)</h4>")
+        parts.append('<table class="clientcare-progress"><thead><tr><th scope="col">Activity</th>'
+                     '<th scope="col">Title</th><th scope="col">Done</th><th scope="col">Progress</th>'
+                     "</tr></thead><tbody>")
+        for row in group.itertuples(index=False):
+            mark = "✔ Yes" if row.done else "Not yet"
+            parts.append(f"<tr><td>{row.activity}</td><td>{html.escape(row.title)}</td>"
+                         f"<td>{mark}</td><td>{html.escape(row.status)}</td></tr>")
+        parts.append("</tbody></table>")
+    problems = summary.attrs.get("problems") or []
+    if problems:
+        items = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
+        parts.append(f"<p>Some course content could not be read; please tell your instructor:</p><ul>{items}</ul>")
+    style = ("<style>.clientcare-progress{border-collapse:collapse;margin-bottom:8px}"
+             ".clientcare-progress th,.clientcare-progress td{padding:2px 10px;text-align:left}</style>")
+    return style + "".join(parts)
+
+
+def show_progress() -> widgets.Widget:
+    """A summary of the learner's progress, with a button to read it again."""
+    page = widgets.HTML(progress_html(progress_summary()))
+    refresh = widgets.Button(description="Refresh", icon="refresh",
+                             tooltip="Read your latest progress again")
+
+    def reload(_button: widgets.Button) -> None:
+        page.value = progress_html(progress_summary())
+
+    refresh.on_click(reload)
+    return widgets.VBox([widgets.HTML("<h3>My progress</h3>"), refresh, page])

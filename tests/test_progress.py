@@ -1,0 +1,155 @@
+"""The learner's progress page: counts from saved files against the course content."""
+import json
+
+import pytest
+
+from clientcare.progress import lesson_titles, lesson_totals, progress_html, progress_summary, show_progress
+from clientcare.store import LearnerFile
+
+SCENARIO = """\
+id: {id}
+title: {title}
+lesson: {lesson}
+setting: You are an account manager.
+start: start
+nodes:
+  start:
+    text: The end.
+    ending: strong
+"""
+
+QUIZ = """\
+id: 02-quiz
+title: Lesson 2 quiz
+lesson: 2
+questions:
+  - id: one
+    kind: single
+    prompt: Pick A.
+    options:
+      - {text: A, correct: true, feedback: Yes.}
+      - {text: B, correct: false, feedback: No.}
+  - id: two
+    kind: single
+    prompt: Pick B.
+    options:
+      - {text: A, correct: false, feedback: No.}
+      - {text: B, correct: true, feedback: Yes.}
+"""
+
+REFLECTIONS = """\
+id: 02-reflect
+lesson: 2
+prompts:
+  - {id: 02-first, title: First thoughts, prompt: Reflect.}
+  - {id: 02-second, title: Second thoughts, prompt: Reflect again.}
+"""
+
+DECK = """\
+id: deck
+title: Essentials
+cards:
+  - {id: a, front: Q1, back: A1}
+  - {id: b, front: Q2, back: A2}
+  - {id: c, front: Q3, back: A3}
+"""
+
+
+@pytest.fixture
+def course(content_dir, learner_home):
+    """A small course: two scenarios (lessons 1 and 2), a quiz, two reflections and a deck."""
+    for scenario_id, title, lesson in [("alpha", "Alpha case", 1), ("beta", "Beta case", 2)]:
+        (content_dir / "scenarios" / f"{scenario_id}.yaml").write_text(
+            SCENARIO.format(id=scenario_id, title=title, lesson=lesson))
+    (content_dir / "quizzes" / "02-quiz.yaml").write_text(QUIZ)
+    (content_dir / "reflections" / "02-reflect.yaml").write_text(REFLECTIONS)
+    (content_dir / "flashcards" / "deck.yaml").write_text(DECK)
+    return content_dir
+
+
+def row(summary, item_id):
+    return summary.set_index("id").loc[item_id]
+
+
+def test_nothing_done_yet(course):
+    summary = progress_summary()
+    assert len(summary) == 6
+    assert not summary["done"].any()
+    assert list(summary["activity"]) == ["Scenario", "Scenario", "Quiz", "Reflection", "Reflection", "Flashcards"]
+    assert list(summary["lesson"].astype("object").fillna(0)) == [1, 2, 2, 2, 2, 0]
+    assert row(summary, "alpha")["status"] == "Not started"
+    assert row(summary, "02-quiz")["status"] == "Not attempted"
+    assert row(summary, "deck")["status"] == "0 of 3 cards known"
+
+
+def test_counts_what_the_learner_has_done(course):
+    LearnerFile("scenarios").save({
+        "alpha": {"finished": True, "best_score": 5, "max_score": 6},
+        "beta": {"finished": False, "best_score": 0, "max_score": 4},
+        "deleted-scenario": {"finished": True, "best_score": 1, "max_score": 1},  # no longer in the course
+    })
+    LearnerFile("quiz").save({"02-quiz": {"last": 1, "best": 2, "total": 2, "attempts": 3}})
+    LearnerFile("journal").save({
+        "02-first": {"text": "I learnt to listen.", "saved_at": "2025-03-04T10:15:00"},
+        "02-second": {"text": "   ", "saved_at": "2025-03-04T10:16:00"},  # blank is not written
+    })
+    LearnerFile("flashcards").save({"deck": {"known": ["a", "c"]}})
+    summary = progress_summary()
+    assert list(summary["id"]) == ["alpha", "beta", "02-quiz", "02-first", "02-second", "deck"]
+    assert row(summary, "alpha")["status"] == "Finished: best score 5 of 6"
+    assert not row(summary, "beta")["done"] and row(summary, "beta")["status"] == "Started, not finished"
+    assert row(summary, "02-quiz")["status"] == "Best score 2 of 2 (3 attempts)"
+    assert row(summary, "02-first")["status"] == "Written on 4 March 2025"
+    assert not row(summary, "02-second")["done"]
+    assert row(summary, "deck")["status"] == "2 of 3 cards known" and not row(summary, "deck")["done"]
+    assert summary["done"].sum() == 3
+
+    totals = lesson_totals(summary)
+    assert totals["done"].tolist() == [1, 2, 0]
+    assert totals["total"].tolist() == [1, 4, 1]
+
+
+def test_a_deck_is_done_when_every_card_is_known(course):
+    LearnerFile("flashcards").save({"deck": {"known": ["a", "b", "c"]}})
+    assert row(progress_summary(), "deck")["done"]
+
+
+def test_a_broken_content_file_is_reported_not_fatal(course):
+    (course / "scenarios" / "gamma.yaml").write_text("id: gamma\ntitle: [unclosed\n")
+    summary = progress_summary()
+    assert "gamma" not in set(summary["id"]) and len(summary) == 6
+    assert any("scenarios/gamma.yaml" in problem for problem in summary.attrs["problems"])
+    assert "please tell your instructor" in progress_html(summary, titles={})
+
+
+def test_html_groups_by_lesson_with_titles(course):
+    LearnerFile("scenarios").save({"alpha": {"finished": True, "best_score": 2, "max_score": 2}})
+    text = progress_html(progress_summary(), titles={2: "Lesson 2: What a client is"})
+    assert "You have completed 1 of 6 activities." in text
+    assert "Lesson 1 (1 of 1 done)" in text
+    assert "Lesson 2: What a client is (0 of 4 done)" in text
+    assert "Across the course (0 of 1 done)" in text
+    assert text.index("Lesson 1 (") < text.index("Lesson 2:") < text.index("Across the course")
+
+
+def test_widget_refreshes_after_more_work(course):
+    page = show_progress()
+    html_widget = page.children[-1]
+    assert "completed 0 of 6" in html_widget.value
+    LearnerFile("flashcards").save({"deck": {"known": ["a", "b", "c"]}})
+    refresh = page.children[1]
+    assert refresh.description == "Refresh" and refresh.tooltip
+    refresh.click()
+    assert "completed 1 of 6" in html_widget.value
+
+
+def test_lesson_titles_come_from_the_notebooks(tmp_path):
+    notebook = {"cells": [{"cell_type": "markdown", "source": ["# Lesson 3: Client care and needs\n", "More."]}]}
+    (tmp_path / "03-client-care.ipynb").write_text(json.dumps(notebook))
+    (tmp_path / "00-my-progress.ipynb").write_text(json.dumps({"cells": []}))
+    assert lesson_titles(tmp_path) == {3: "Lesson 3: Client care and needs"}
+
+
+def test_the_real_course_summary_builds(learner_home):
+    summary = progress_summary()
+    assert "client-care" in set(summary["id"])
