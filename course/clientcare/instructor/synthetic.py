@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
@@ -51,10 +52,11 @@ def make_submission(source_nb: Path, release_nb: Path, solved: Iterable[str] | s
 
 @dataclass(frozen=True)
 class Learner:
-    """A synthetic learner: an id and which cells they solved in each assignment."""
+    """A synthetic learner: an id, which cells they solved in each assignment, and when they submitted."""
 
     student_id: str
     solved: dict[str, Iterable[str] | str]  # assignment -> grade_ids or ALL; missing = blank
+    submitted_at: dict[str, datetime] = field(default_factory=dict)  # assignment -> time; missing = none
 
 
 def submit(course: Course, learner: Learner, assignment: str) -> Path:
@@ -70,4 +72,6 @@ def submit(course: Course, learner: Learner, assignment: str) -> Path:
         learner.solved.get(assignment, ()),
     )
     nbformat.write(notebook, target / f"{assignment}.ipynb")
+    if assignment in learner.submitted_at:  # nbgrader reads this to decide lateness
+        (target / "timestamp.txt").write_text(learner.submitted_at[assignment].strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
     return target

@@ -1,0 +1,125 @@
+"""Issue 5: parallel autograding gives stock nbgrader's grades; runaway notebooks are cut short;
+grades export per learner and question; the cohort report runs."""
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbgrader.api import Gradebook
+
+from clientcare.instructor.course import make_scratch_course
+from clientcare.instructor.grading import grade_cohort
+from clientcare.instructor.report import REPORT_NOTEBOOK, late_submissions, not_submitted, overview
+from clientcare.instructor.results import assignment_grades, export_grades, question_scores
+from clientcare.instructor.synthetic import ALL, Learner, submit
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "fee-proposals"
+DUE = datetime(2026, 12, 4, 17, 0)
+COHORT = [
+    Learner("ada", {ASSIGNMENT: ALL}, {ASSIGNMENT: DUE - timedelta(days=1)}),
+    Learner("ben", {}, {ASSIGNMENT: DUE - timedelta(days=1)}),
+    Learner("chloe", {ASSIGNMENT: ["validate-resourcing", "cost-lines"]}, {ASSIGNMENT: DUE + timedelta(hours=5)}),
+    Learner("dev", {ASSIGNMENT: ["fee-proposal", "cost-lines"]}, {ASSIGNMENT: DUE - timedelta(hours=1)}),
+    Learner("emeka", {ASSIGNMENT: ["staged-invoices", "fit-to-budget", "cost-lines"]}),  # fit-to-budget needs fee-proposal
+    Learner("fay", {ASSIGNMENT: ["validate-resourcing"]}),
+]
+
+
+def cohort_course(root: Path):
+    course = make_scratch_course(root)
+    course.nbgrader("generate_assignment", ASSIGNMENT, "--force", isolated=True)
+    with Gradebook(course.db_url) as gradebook:
+        gradebook.update_or_create_assignment(ASSIGNMENT, duedate=DUE)
+        gradebook.update_or_create_student("gus")  # on the roll, never submits
+    for learner in COHORT:
+        submit(course, learner, ASSIGNMENT)
+    return course
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    course = cohort_course(tmp_path_factory.mktemp("serial") / "course")
+    course.nbgrader("autograde", ASSIGNMENT, "--force", isolated=True)
+    return course
+
+
+@pytest.fixture(scope="module")
+def parallel(tmp_path_factory):
+    course = cohort_course(tmp_path_factory.mktemp("parallel") / "course")
+    outcomes = grade_cohort(course.root, ASSIGNMENT, workers=2)
+    assert [o.student for o in outcomes] == sorted(l.student_id for l in COHORT)
+    assert all(o.ok for o in outcomes), [o.message for o in outcomes]
+    return course
+
+
+def per_question(course) -> pd.DataFrame:
+    return question_scores(course.db_url, ASSIGNMENT)[["student", "question", "score"]]
+
+
+def test_parallel_grades_equal_stock_nbgrader_grades(serial, parallel):
+    stock, ours = per_question(serial), per_question(parallel)
+    assert len(stock) == len(COHORT) * 15
+    pd.testing.assert_frame_equal(stock, ours)
+    totals = ours.groupby("student")["score"].sum().to_dict()
+    assert totals == {"ada": 33, "ben": 0, "chloe": 14, "dev": 13, "emeka": 9, "fay": 9}
+
+
+def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path):
+    course = make_scratch_course(tmp_path / "course")
+    course.nbgrader("generate_assignment", ASSIGNMENT, "--force", isolated=True)
+    submit(course, Learner("loopy", {ASSIGNMENT: ALL}), ASSIGNMENT)
+    submit(course, Learner("steady", {ASSIGNMENT: ALL}), ASSIGNMENT)
+    path = course.root / "submitted" / "loopy" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "cost-lines":
+            cell.source = cell.source.replace("def cost_lines(resourcing):", "def cost_lines(resourcing):\n    while True:\n        pass", 1)
+    nbformat.write(notebook, path)
+    started = time.monotonic()
+    outcomes = {o.student: o for o in grade_cohort(course.root, ASSIGNMENT, workers=2, notebook_budget=6)}
+    elapsed = time.monotonic() - started
+    # eight test cells call cost_lines: stock nbgrader would wait 30 s for each
+    assert elapsed < 60, f"grading took {elapsed:.0f} s"
+    assert "used its whole time budget (6 s)" in outcomes["loopy"].message
+    assert outcomes["steady"].message == ""
+    scores = question_scores(course.db_url, ASSIGNMENT).groupby("student")["score"].sum()
+    # validate-resourcing (9) and staged-invoices (4) do not call the looping function
+    assert scores.to_dict() == {"loopy": 13, "steady": 33}
+
+
+def test_export_has_one_row_per_learner_and_question(parallel, tmp_path):
+    by_assignment, by_question = export_grades(parallel.db_url, tmp_path / "export")
+    questions = pd.read_csv(by_question)
+    assert len(questions) == len(COHORT) * 15
+    assert not questions.duplicated(["student", "assignment", "question"]).any()
+    assert set(questions.columns) >= {"student", "assignment", "question", "score", "max_score"}
+    grades = pd.read_csv(by_assignment)
+    assert sorted(grades["student"]) == sorted([l.student_id for l in COHORT] + ["gus"])
+    gus = grades.set_index("student").loc["gus"]
+    assert not gus["submitted"] and pd.isna(gus["score"])
+
+
+def test_report_tables_name_missing_and_late_work(parallel):
+    grades = assignment_grades(parallel.db_url)
+    assert not_submitted(grades)["student"].tolist() == ["gus"]
+    late = late_submissions(grades)
+    assert late["student"].tolist() == ["chloe"] and late.loc[0, "hours_late"] == 5.0
+    summary = overview(grades).loc[ASSIGNMENT]
+    assert (summary["learners"], summary["submitted"], summary["late"]) == (7, 6, 1)
+
+
+def test_report_notebook_runs_under_nbval(parallel, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", str(REPORT_NOTEBOOK), "-q", "-p", "no:cacheprovider",
+         "--rootdir", str(tmp_path)],
+        env={**__import__("os").environ, "CLIENTCARE_REPORT_DB": parallel.db_url, "MPLBACKEND": "Agg"},
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "passed" in result.stdout
