@@ -123,3 +123,17 @@ def test_report_notebook_runs_under_nbval(parallel, tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "passed" in result.stdout
+
+
+def test_question_difficulty_ranks_autograded_questions_hardest_first():
+    from clientcare.instructor.report import question_difficulty
+
+    rows = [
+        ("ada", "q-easy", "autograded test", 2, 2), ("ben", "q-easy", "autograded test", 2, 2),
+        ("ada", "q-hard", "autograded test", 0, 3), ("ben", "q-hard", "autograded test", 1, 3),
+        ("ada", "essay", "written answer", 0, 5),
+    ]
+    questions = pd.DataFrame(rows, columns=["student", "question", "kind", "score", "max_score"]).assign(assignment="a")
+    table = question_difficulty(questions)
+    assert table.index.get_level_values("question").tolist() == ["q-hard", "q-easy"]
+    assert table["percent_earned"].tolist() == [16.7, 100.0]

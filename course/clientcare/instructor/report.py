@@ -46,7 +46,7 @@ def overview(grades: pd.DataFrame) -> pd.DataFrame:
 
 def question_difficulty(questions: pd.DataFrame) -> pd.DataFrame:
     """Per question, the share of available marks the cohort earned (hardest first)."""
-    autograded = questions[~questions["needs_manual_grade"]]
+    autograded = questions[questions["kind"] == "autograded test"]
     table = (autograded.groupby(["assignment", "question"])
              .agg(learners=("student", "count"), score=("score", "sum"), max_score=("max_score", "sum"))
              .assign(percent_earned=lambda t: (100 * t["score"] / t["max_score"]).round(1))

@@ -34,6 +34,9 @@ def score_of(db_url: str, assignment: str, student: str) -> float:
         return gradebook.find_submission(assignment, student).score
 
 
+_KIND = {"code": "autograded test", "markdown": "written answer"}
+
+
 def question_scores(db_url: str, assignment: str | None = None) -> pd.DataFrame:
     """One row per learner and graded question (test cell or written answer)."""
     rows = []
@@ -45,11 +48,11 @@ def question_scores(db_url: str, assignment: str | None = None) -> pd.DataFrame:
                     for grade in notebook.grades:
                         rows.append({
                             "student": submission.student_id, "assignment": name, "notebook": notebook.name,
-                            "question": grade.name, "score": grade.score, "max_score": grade.max_score,
+                            "question": grade.name, "kind": _KIND[grade.cell.cell_type], "score": grade.score, "max_score": grade.max_score,
                             "auto_score": grade.auto_score, "manual_score": grade.manual_score,
                             "needs_manual_grade": bool(grade.needs_manual_grade),
                         })
-    columns = ["student", "assignment", "notebook", "question", "score", "max_score",
+    columns = ["student", "assignment", "notebook", "question", "kind", "score", "max_score",
                "auto_score", "manual_score", "needs_manual_grade"]
     return pd.DataFrame(rows, columns=columns).sort_values(["assignment", "student", "notebook", "question"],
                                                            ignore_index=True)
