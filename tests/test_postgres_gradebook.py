@@ -1,0 +1,68 @@
+"""Parallel grading against a PostgreSQL gradebook, as a cohort on JupyterHub would use.
+
+Starts a throwaway PostgreSQL server (the machine's own binaries, run as the
+`postgres` user, listening only on a socket in a temporary folder).
+"""
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from clientcare.instructor.course import make_scratch_course
+from clientcare.instructor.grading import grade_cohort
+from clientcare.instructor.results import question_scores
+from clientcare.instructor.synthetic import ALL, Learner, submit
+
+ASSIGNMENT = "fee-proposals"
+
+
+def _postgres_available() -> str:
+    if not shutil.which("initdb") or not shutil.which("pg_ctl"):
+        return "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return "there is no 'postgres' user to run the server as"
+    if os.geteuid() != 0:
+        return "starting a server as the 'postgres' user needs root"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    reason = _postgres_available()
+    if reason:
+        pytest.skip(reason)
+    folder = Path(tempfile.mkdtemp(prefix="clientcare-pg-"))  # pytest's own tmp is closed to other users
+    shutil.chown(folder, "postgres", "postgres")
+    data, socket = folder / "data", folder
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(as_postgres + ["initdb", "-D", str(data), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    subprocess.run(as_postgres + ["pg_ctl", "-D", str(data), "-l", str(folder / "log"), "-w", "start",
+                                  "-o", f"-k {socket} -c listen_addresses=''"], check=True, capture_output=True)
+    try:
+        subprocess.run(as_postgres + ["createdb", "-h", str(socket), "clientcare"], check=True, capture_output=True)
+        yield f"postgresql://postgres@/clientcare?host={socket}"
+    finally:
+        subprocess.run(as_postgres + ["pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_parallel_grading_with_a_postgresql_gradebook(postgres_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLIENTCARE_DB_URL", postgres_url)
+    course = make_scratch_course(tmp_path / "course")
+    course.nbgrader("generate_assignment", ASSIGNMENT, "--force")  # not isolated: uses CLIENTCARE_DB_URL
+    cohort = [Learner("ada", {ASSIGNMENT: ALL}), Learner("ben", {}),
+              Learner("chloe", {ASSIGNMENT: ["validate-resourcing", "cost-lines"]})]
+    for learner in cohort:
+        submit(course, learner, ASSIGNMENT)
+    outcomes = grade_cohort(course.root, ASSIGNMENT, workers=2)
+    assert all(o.ok for o in outcomes), [o.message for o in outcomes]
+    totals = question_scores(postgres_url, ASSIGNMENT).groupby("student")["score"].sum().to_dict()
+    assert totals == {"ada": 33, "ben": 0, "chloe": 14}
+    assert not (course.root / "gradebook.db").exists(), "grades must go to PostgreSQL, not SQLite"
