@@ -38,6 +38,29 @@ c.ExecutePreprocessor.interrupt_on_timeout = True
 # Restore graded cells a learner deleted, so they score 0 for them instead of crashing.
 c.OverwriteCells.add_missing_cells = True
 
+# Integrity: grade the learner's answers on the release's own cells (edited, deleted,
+# duplicated or reordered test cells cannot change a grade), and cut output floods.
+# See course/clientcare/instructor/integrity.py.
+c.NormaliseSubmission.release_directory = os.path.join(c.CourseDirectory.root, "release")
+c.Autograde.sanitize_preprocessors = [
+    "clientcare.instructor.integrity.NormaliseSubmission",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "clientcare.instructor.integrity.LimitRichOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # The code stub learners see in solution cells.
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TextIO
 
+from .integrity import LOG_PREFIX, notable_errors, preflight
+
 DEFAULT_NOTEBOOK_BUDGET = 120.0  # seconds of execution for one learner's notebook
 
 
@@ -93,11 +95,16 @@ def _start_worker(root: str, notebook_budget: float) -> None:
 
 def _grade_one(assignment: str, student: str) -> Outcome:
     api, budget = _worker["api"], _worker["budget"]
+    coursedir = api.coursedir
     started = time.monotonic()
+    notes = preflight(Path(coursedir.format_path(coursedir.submitted_directory, student, assignment)),
+                      Path(coursedir.format_path(coursedir.release_directory, ".", assignment)))
     budget.start()
     result = api.autograde(assignment, student, force=True, create=True)
     seconds = time.monotonic() - started
-    notes = []
+    notes += [line.split(LOG_PREFIX, 1)[1].strip() for line in (result.get("log") or "").splitlines()
+              if LOG_PREFIX in line]
+    notes += notable_errors(Path(coursedir.format_path(coursedir.autograded_directory, student, assignment)))
     if budget.exhausted:
         notes.append(f"the notebook used its whole time budget ({budget.per_notebook:g} s); cells still running "
                      "were stopped and score 0")

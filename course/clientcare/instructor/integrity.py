@@ -1,0 +1,282 @@
+"""Fair grading of broken or hostile submissions.
+
+Three layers, each naming what it found so the learner's feedback and the
+instructor's log say why a submission scored what it did:
+
+* ``preflight`` (run by ``clientcare grade`` before nbgrader sees a submission):
+  a notebook that is missing, renamed, empty or not valid JSON is repaired or
+  replaced by the blank release, with the learner's file kept aside, never lost.
+* ``NormaliseSubmission`` (nbgrader sanitise step, configured in
+  ``nbgrader_config.py``): rebuilds the notebook on the release's skeleton. Every
+  read-only and test cell comes from the release exactly (deleted, duplicated,
+  reordered, edited, emptied or re-typed test cells, changed grade ids, points
+  or checksums cannot change a grade); each answer cell keeps the learner's
+  code, with any extra cells the learner added after it.
+* ``LimitRichOutput`` (nbgrader autograde step): floods of text, images or HTML
+  are cut down before they reach the gradebook and the feedback.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer, Unicode
+
+KEPT_ASIDE = ".clientcare-originals"
+NOTES_HEADING = "**Notes from the autograder**"
+LOG_PREFIX = "[clientcare]"
+
+
+# ---------------------------------------------------------------- notebook-level repair
+
+
+def _unreadable_reason(path: Path) -> str:
+    """Why ``path`` is not a usable notebook, or "" if it is one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return f"it could not be read ({error})"
+    if not text.strip():
+        return "it is empty"
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        return f"it is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+    except Exception as error:  # nbformat raises several kinds for non-notebooks
+        return f"it is not a Jupyter notebook ({error})"
+    if not isinstance(notebook.get("cells"), list):
+        return "it has no list of cells"
+    return ""
+
+
+def _keep_aside(path: Path, submission: Path) -> Path:
+    folder = submission / KEPT_ASIDE
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name
+    shutil.move(str(path), target)
+    return target
+
+
+def preflight(submission: Path, release: Path) -> list[str]:
+    """Make ``submission`` (submitted/<student>/<assignment>) gradable; returns notes on what was done.
+
+    Each note is also written into the graded notebook's metadata, so that
+    ``NormaliseSubmission`` shows it in the learner's feedback.
+    """
+    notes = []
+    expected = sorted(p.name for p in release.glob("*.ipynb"))
+    present = {p.name for p in submission.glob("*.ipynb")}
+    strays = sorted(present - set(expected))
+    for name in expected:
+        target = submission / name
+        if name not in present and len(strays) == 1 and not _unreadable_reason(submission / strays[0]):
+            stray = strays.pop()
+            shutil.copy2(submission / stray, target)
+            _keep_aside(submission / stray, submission)
+            notes.append(f"The notebook was submitted as '{stray}' instead of '{name}'; it was graded as '{name}'.")
+            continue
+        if name not in present:
+            shutil.copy2(release / name, target)
+            notes.append(f"No notebook '{name}' was submitted, so it was graded as the blank release (0 points).")
+            continue
+        reason = _unreadable_reason(target)
+        if reason:
+            kept = _keep_aside(target, submission)
+            shutil.copy2(release / name, target)
+            notes.append(f"The submitted '{name}' could not be graded because {reason}. It was graded as the blank "
+                         f"release (0 points); the file submitted is kept as {KEPT_ASIDE}/{kept.name} for the instructor.")
+    for name in expected:
+        mine = [note for note in notes if f"'{name}'" in note]
+        if mine:
+            notebook = nbformat.read(submission / name, as_version=4)
+            notebook.metadata.setdefault("clientcare", {})["preflight_notes"] = mine
+            nbformat.write(notebook, submission / name)
+    return notes
+
+
+# ---------------------------------------------------------------- cell-level normalisation
+
+
+def _grade_id(cell: NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _is_answer(cell: NotebookNode) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
+def _plain_copy(cell: NotebookNode) -> NotebookNode:
+    """A learner's cell with nbgrader's metadata removed: their code, graded as their own extra cell."""
+    copy = nbformat.from_dict(json.loads(json.dumps(cell)))
+    copy.metadata.pop("nbgrader", None)
+    return copy
+
+
+def normalise(submitted: NotebookNode, release: NotebookNode) -> tuple[NotebookNode, list[str]]:
+    """The learner's answers on the release's skeleton, and notes on every repair made."""
+    notes: list[str] = []
+    release_ids = {_grade_id(c) for c in release.cells if _grade_id(c)}
+    release_answers = [_grade_id(c) for c in release.cells if _is_answer(c)]
+
+    # Group the learner's cells: each recognised answer cell owns the extra cells after it.
+    answers: dict[str, NotebookNode] = {}
+    extras: dict[str | None, list[NotebookNode]] = {None: []}
+    unknown_answers: list[NotebookNode] = []
+    owner: str | None = None
+    for cell in submitted.cells:
+        grade_id = _grade_id(cell)
+        if grade_id in release_answers and grade_id not in answers:
+            answers[grade_id] = cell
+            owner = grade_id
+            extras.setdefault(owner, [])
+        elif grade_id in release_answers:
+            notes.append(f"Answer cell '{grade_id}' appeared more than once; the copies were graded as your own extra cells.")
+            extras.setdefault(owner, []).append(_plain_copy(cell))
+        elif grade_id in release_ids:
+            continue  # a read-only or test cell: the release's version is used below
+        elif grade_id and _is_answer(cell):
+            unknown_answers.append(cell)
+        elif grade_id:
+            notes.append(f"A cell with unknown grade id '{grade_id}' was ignored; only the release's cells are graded.")
+        elif cell.cell_type == "code":
+            extras.setdefault(owner, []).append(cell)
+
+    # Answer cells whose grade id was changed are matched, in order, to the answers still missing.
+    for grade_id in release_answers:
+        if grade_id not in answers and unknown_answers:
+            cell = unknown_answers.pop(0)
+            notes.append(f"An answer cell's grade id was changed from '{grade_id}' to '{_grade_id(cell)}'; "
+                         f"it was graded as '{grade_id}'.")
+            answers[grade_id] = cell
+            extras.setdefault(grade_id, [])
+
+    learner_order = [g for g in (_grade_id(c) for c in submitted.cells) if g in release_ids]
+    release_order = [g for g in (_grade_id(c) for c in release.cells) if g in set(learner_order)]
+    if list(dict.fromkeys(learner_order)) != release_order:
+        notes.append("Cells had been moved; they were graded in the release's order.")
+
+    cells = list(extras[None])
+    for template in release.cells:
+        grade_id = _grade_id(template)
+        if not _is_answer(template):
+            mine = [c for c in submitted.cells if _grade_id(c) == grade_id] if grade_id else []
+            if grade_id and not mine:
+                notes.append(f"Cell '{grade_id}' was missing; the original was restored.")
+            elif grade_id and (mine[0].source != template.source or mine[0].cell_type != template.cell_type):
+                notes.append(f"Read-only cell '{grade_id}' had been changed; the original was restored.")
+            cells.append(template)
+            continue
+        answer = answers.get(grade_id)
+        if answer is None:
+            notes.append(f"Answer cell '{grade_id}' was missing; it was graded as unanswered.")
+            blank = nbformat.from_dict(json.loads(json.dumps(template)))
+            blank.source = "# This answer cell was missing from the submission."
+            cells.append(blank)
+        else:
+            graded = nbformat.from_dict(json.loads(json.dumps(template)))
+            graded.source = answer.source
+            if answer.cell_type != template.cell_type:
+                notes.append(f"Answer cell '{grade_id}' had been changed to {answer.cell_type}; "
+                             f"it was graded as {template.cell_type}.")
+            cells.append(graded)
+        cells.extend(extras.get(grade_id, []))
+
+    for number, cell in enumerate(cells):
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        cell["id"] = f"cell-{number}"  # unique ids, whatever the learner's copies carried
+    notebook = nbformat.from_dict(json.loads(json.dumps(release)))
+    notebook.cells = cells
+    return notebook, notes
+
+
+# Errors that say something about the submission itself rather than a wrong answer.
+NOTABLE_ERRORS = {
+    "CellTimeoutError": "ran past its time limit (an endless loop or a long sleep?)",
+    "MemoryError": "ran out of memory",
+    "GradingSandboxError": "tried something not allowed while grading",
+    "PermissionError": "tried to read something not allowed while grading",
+    "SystemExit": "tried to stop Python",
+    "DeadKernelError": "stopped the Python process",
+}
+
+
+def notable_errors(graded: Path) -> list[str]:
+    """Notes for the instructor's log: graded cells that hit a limit or a guard, by cell."""
+    notes = []
+    for path in sorted(graded.glob("*.ipynb")):
+        try:
+            notebook = nbformat.read(path, as_version=4)
+        except Exception:  # the grade is already saved; a log note is not worth failing for
+            continue
+        for number, cell in enumerate(notebook.cells, start=1):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error" and output.get("ename") in NOTABLE_ERRORS:
+                    where = _grade_id(cell) or f"cell {number}"
+                    notes.append(f"'{where}' {NOTABLE_ERRORS[output.ename]}: {output.ename}: {output.evalue}"[:300])
+    return notes
+
+
+def notes_cell(notes: list[str]) -> NotebookNode:
+    text = NOTES_HEADING + "\n\n" + "\n".join(f"- {note}" for note in notes)
+    return nbformat.v4.new_markdown_cell(text, metadata={"clientcare": {"notes": notes}})
+
+
+class NormaliseSubmission(NbGraderPreprocessor):
+    """nbgrader sanitise step: grade the learner's answers on the release's cells."""
+
+    release_directory = Unicode("release", help="The release folder, relative to the course root").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        info = resources.get("nbgrader", {})
+        release = Path(self.release_directory) / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
+        if not release.is_file():
+            self.log.warning("%s no release notebook at %s; submission graded as submitted", LOG_PREFIX, release)
+            return nb, resources
+        earlier = list(nb.metadata.get("clientcare", {}).get("preflight_notes", []))
+        normalised, notes = normalise(nb, nbformat.read(release, as_version=4))
+        notes = earlier + notes
+        if notes:
+            normalised.cells.insert(0, notes_cell(notes))
+            for note in notes[len(earlier):]:
+                self.log.warning("%s %s", LOG_PREFIX, note)
+        return normalised, resources
+
+
+# ---------------------------------------------------------------- output floods
+
+
+class LimitRichOutput(NbGraderPreprocessor):
+    """nbgrader autograde step: cap very long lines, large images/HTML and the number of outputs per cell."""
+
+    max_text_chars = Integer(20_000, help="characters of text kept per output").tag(config=True)
+    max_data_bytes = Integer(1_000_000, help="bytes of an image or HTML output kept").tag(config=True)
+    max_outputs = Integer(50, help="outputs kept per cell").tag(config=True)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
+        if cell.cell_type != "code":
+            return cell, resources
+        removed = max(0, len(cell.outputs) - self.max_outputs)
+        cell.outputs = cell.outputs[: self.max_outputs]
+        for output in cell.outputs:
+            if output.output_type == "stream" and len(output.text) > self.max_text_chars:
+                cut = len(output.text) - self.max_text_chars
+                output.text = output.text[: self.max_text_chars] + f"\n... {cut:,} characters of output removed ...\n"
+            for mime, data in list(output.get("data", {}).items()):
+                size = len(data if isinstance(data, str) else json.dumps(data))
+                if mime != "text/plain" and size > self.max_data_bytes:
+                    del output.data[mime]
+                    output.data.setdefault("text/plain", "")
+                    output.data["text/plain"] += f"\n[{mime} output of {size / 1e6:.1f} MB removed]"
+                elif mime == "text/plain" and size > self.max_text_chars:
+                    output.data[mime] = data[: self.max_text_chars] + "\n... output truncated ..."
+        if removed:
+            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout",
+                                                       text=f"... {removed:,} more outputs removed ...\n"))
+        return cell, resources

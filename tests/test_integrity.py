@@ -1,0 +1,195 @@
+"""Issue 6: hostile and broken submissions get a fair grade and a named cause; the cohort is graded.
+
+Every case is made here from the release notebook of `fee-proposals` (33 points:
+validate-resourcing 9, cost-lines 5, fee-proposal 8, fit-to-budget 7,
+staged-invoices 4) and the whole hostile cohort is graded in one run.
+"""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from clientcare.instructor.course import make_scratch_course
+from clientcare.instructor.grading import grade_cohort
+from clientcare.instructor.integrity import KEPT_ASIDE, NOTES_HEADING
+from clientcare.instructor.results import question_scores
+from clientcare.instructor.synthetic import ALL, make_submission
+
+A = "fee-proposals"
+BUDGET = 8  # seconds per notebook in these tests
+
+
+def body(notebook, grade_id, code):
+    """Put ``code`` at the start of the body of the function defined in answer cell ``grade_id``."""
+    cell = cell_of(notebook, grade_id)
+    head, rest = cell.source.split("\n", 1)
+    cell.source = f"{head}\n    {code}\n{rest}"
+    return notebook
+
+
+def cell_of(notebook, grade_id):
+    return next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def without(notebook, grade_id):
+    notebook.cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") != grade_id]
+    return notebook
+
+
+def edit(notebook, target, **changes):
+    cell = cell_of(notebook, target)
+    for key, value in changes.items():
+        if key == "cell_type":
+            cell.cell_type = value
+            if value == "markdown":
+                cell.pop("outputs", None), cell.pop("execution_count", None)
+            else:
+                cell.outputs, cell.execution_count = [], None
+        elif key == "source":
+            cell.source = value
+        else:
+            cell.metadata["nbgrader"][key] = value
+    return notebook
+
+
+def insert_cell(notebook, code, index=2):
+    notebook.cells.insert(index, nbformat.v4.new_code_cell(code))
+    return notebook
+
+
+def duplicate(notebook, grade_id):
+    index = notebook.cells.index(cell_of(notebook, grade_id))
+    notebook.cells.insert(index + 1, nbformat.from_dict(json.loads(json.dumps(notebook.cells[index]))))
+    notebook.cells[index + 1]["id"] = "copy-of-" + grade_id
+    return notebook
+
+
+def move_to_end(notebook, grade_id):
+    cell = cell_of(notebook, grade_id)
+    notebook.cells.remove(cell)
+    notebook.cells.append(cell)
+    return notebook
+
+
+def split(notebook, grade_id):
+    """Split an answer cell in two, as JupyterLab's Split Cell does: the second part is a plain cell."""
+    cell = cell_of(notebook, grade_id)
+    cell.source = "VAT_RATE = 0.20  # the learner's own constant\n\n" + cell.source
+    first, second = cell.source.split("\n\n", 1)
+    cell.source = first
+    notebook.cells.insert(notebook.cells.index(cell) + 1, nbformat.v4.new_code_cell(second))
+    return notebook
+
+
+VALIDATE_ONLY = ["validate-resourcing"]
+FLOOD = "print('flood ' * 50, end='\\n' * 1)\nfor _ in range(200_000): print('x' * 40)"
+HUGE_IMAGE = ("import base64, os\nfrom IPython.display import display\n"
+              "display({'image/png': base64.b64encode(os.urandom(6_000_000)).decode()}, raw=True)")
+
+# learner id -> (what they solved, how the notebook is changed, exact points, words the note must contain)
+CASES = {
+    "loops-forever": (ALL, lambda nb: body(nb, "cost-lines", "while True: pass"), 13, "time budget"),
+    "sleeps-past-budget": (ALL, lambda nb: body(nb, "staged-invoices", "import time; time.sleep(600)"), 29,
+                           "time budget"),
+    "raises-systemexit": (ALL, lambda nb: body(nb, "staged-invoices", "raise SystemExit(3)"), 29, "SystemExit"),
+    "deletes-a-test": (ALL, lambda nb: without(nb, "test-cost-lines-values"), 33, "'test-cost-lines-values' was missing"),
+    "deletes-an-answer": (ALL, lambda nb: without(nb, "staged-invoices"), 29, "'staged-invoices' was missing"),
+    "duplicates-an-answer": (ALL, lambda nb: duplicate(nb, "cost-lines"), 33, "appeared more than once"),
+    "duplicates-a-test": (VALIDATE_ONLY, lambda nb: duplicate(nb, "test-validate-hours"), 9, ""),
+    "reorders-cells": (ALL, lambda nb: move_to_end(nb, "fee-proposal"), 33, "moved"),
+    "splits-an-answer": (ALL, lambda nb: split(nb, "cost-lines"), 33, ""),
+    "edits-tests-to-pass": (VALIDATE_ONLY, lambda nb: edit(nb, "test-cost-lines-values", source="pass"), 9,
+                            "'test-cost-lines-values' had been changed"),
+    "empties-a-test": (VALIDATE_ONLY, lambda nb: edit(nb, "test-fee-proposal-lines", source=""), 9,
+                       "'test-fee-proposal-lines' had been changed"),
+    "renames-a-test-id": (VALIDATE_ONLY, lambda nb: edit(nb, "test-cost-lines-table", grade_id="free-points"), 9,
+                          "'test-cost-lines-table' was missing"),
+    "inflates-points": (VALIDATE_ONLY, lambda nb: edit(nb, "test-validate-valid", points=100), 9, ""),
+    "edits-checksum": (VALIDATE_ONLY, lambda nb: edit(nb, "test-cost-lines-values", checksum="0" * 32), 9, ""),
+    "test-to-markdown": (VALIDATE_ONLY, lambda nb: edit(nb, "test-cost-lines-values", cell_type="markdown"), 9,
+                         "'test-cost-lines-values' had been changed"),
+    "answer-to-markdown": (ALL, lambda nb: edit(nb, "staged-invoices", cell_type="markdown"), 33,
+                           "changed to markdown"),
+    "renames-an-answer-id": (ALL, lambda nb: edit(nb, "cost-lines", grade_id="my-costs"), 33, "was changed"),
+    "floods-output": (ALL, lambda nb: insert_cell(nb, FLOOD), 33, ""),
+    "huge-image": (ALL, lambda nb: insert_cell(nb, HUGE_IMAGE), 33, ""),
+    "zoë o'brien-smith": (ALL, lambda nb: nb, 33, ""),
+}
+
+# learner id -> (files written instead of a notebook, exact points, words the note must contain)
+FILE_CASES = {
+    "not-json": ({f"{A}.ipynb": '{"cells": [ this is not json'}, 0, "not valid JSON"),
+    "empty-file": ({f"{A}.ipynb": ""}, 0, "it is empty"),
+    "renamed-notebook": ({"my work (final).ipynb": None}, 33, "submitted as 'my work (final).ipynb'"),
+    "missing-notebook": ({"notes.txt": "I ran out of time."}, 0, "No notebook"),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = make_scratch_course(tmp_path_factory.mktemp("hostile") / "course")
+    course.nbgrader("generate_assignment", A, "--force", isolated=True)
+    source, release = course.root / "source" / A / f"{A}.ipynb", course.root / "release" / A / f"{A}.ipynb"
+    for student, (solved, change, _, _) in CASES.items():
+        folder = course.root / "submitted" / student / A
+        folder.mkdir(parents=True)
+        nbformat.write(change(make_submission(source, release, solved)), folder / f"{A}.ipynb")
+    for student, (files, _, _) in FILE_CASES.items():
+        folder = course.root / "submitted" / student / A
+        folder.mkdir(parents=True)
+        for name, text in files.items():
+            if text is None:
+                nbformat.write(make_submission(source, release, ALL), folder / name)
+            else:
+                (folder / name).write_text(text)
+    outcomes = {o.student: o for o in grade_cohort(course.root, A, workers=2, notebook_budget=BUDGET)}
+    scores = question_scores(course.db_url, A).groupby("student")["score"].sum().to_dict()
+    return course, outcomes, scores
+
+
+def feedback_notes(course, student) -> str:
+    notebook = nbformat.read(course.root / "autograded" / student / A / f"{A}.ipynb", as_version=4)
+    first = notebook.cells[0]
+    return first.source if first.source.startswith(NOTES_HEADING) else ""
+
+
+def test_whole_hostile_cohort_is_graded(graded):
+    _, outcomes, scores = graded
+    assert set(outcomes) == set(CASES) | set(FILE_CASES)
+    assert [s for s, o in outcomes.items() if not o.ok] == []
+    assert set(scores) == set(CASES) | set(FILE_CASES)
+
+
+@pytest.mark.parametrize("student", sorted(CASES))
+def test_hostile_notebook_gets_exactly_its_points_and_a_named_cause(graded, student):
+    course, outcomes, scores = graded
+    _, _, points, cause = CASES[student]
+    assert scores[student] == points
+    if cause:
+        assert cause in outcomes[student].message, outcomes[student].message
+        if "time budget" not in cause and "SystemExit" not in cause:
+            assert cause in feedback_notes(course, student), "the learner's feedback must name the cause too"
+
+
+@pytest.mark.parametrize("student", sorted(FILE_CASES))
+def test_broken_file_gets_a_fair_grade_and_nothing_is_lost(graded, student):
+    course, outcomes, scores = graded
+    files, points, cause = FILE_CASES[student]
+    assert scores[student] == points
+    assert cause in outcomes[student].message and cause in feedback_notes(course, student)
+    folder = course.root / "submitted" / student / A
+    for name, text in files.items():
+        kept = [folder / KEPT_ASIDE / name, folder / name]  # set aside if it was replaced
+        assert any(p.exists() for p in kept), f"{name} was lost"
+        if text:
+            assert next(p for p in kept if p.exists()).read_text() == text
+
+
+def test_output_floods_are_cut_down(graded):
+    course, _, _ = graded
+    for student in ("floods-output", "huge-image"):
+        graded_nb = course.root / "autograded" / student / A / f"{A}.ipynb"
+        assert graded_nb.stat().st_size < 1_000_000, f"{student}: {graded_nb.stat().st_size:,} bytes kept"
+    text = (course.root / "autograded" / "huge-image" / A / f"{A}.ipynb").read_text()
+    assert "image/png output of" in text and "removed" in text
