@@ -30,7 +30,8 @@ c.Exchange.path_includes_course = True
 # Only notebooks are graded; data files next to them are released too.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
-# Learners' code runs under these limits when autograded.
+# Learners' code runs under these limits when autograded, in a scratch folder, in a
+# sandboxed kernel that cannot read the course's source, submissions or gradebook.
 c.ExecutePreprocessor.timeout = 30          # seconds per cell
 c.ExecutePreprocessor.startup_timeout = 60  # seconds for a kernel to start
 c.ExecutePreprocessor.interrupt_on_timeout = True
@@ -49,9 +50,10 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
+    "clientcare.instructor.integrity.MarkGradedCells",
 ]
 c.Autograde.autograde_preprocessors = [
-    "nbgrader.preprocessors.Execute",
+    "clientcare.instructor.integrity.IsolatedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

@@ -11,10 +11,14 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
 
+from .integrity import strip_marks
+
 
 class HideHiddenTests(ClearHiddenTests):
     def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int):
         cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if cell.cell_type == "code":
+            cell.source = strip_marks(cell.source)
         if cell.cell_type == "code" and utils.is_grade(cell):
             for output in cell.get("outputs", []):
                 if output.output_type == "error":

@@ -12,19 +12,27 @@ instructor's log say why a submission scored what it did:
   reordered, edited, emptied or re-typed test cells, changed grade ids, points
   or checksums cannot change a grade); each answer cell keeps the learner's
   code, with any extra cells the learner added after it.
+* ``MarkGradedCells`` (last sanitise step): marks the setup and test cells for
+  the in-kernel guard (``guard.py``) that protects tests from tampering.
+* ``IsolatedExecute`` (nbgrader's Execute, in a scratch copy of the submission):
+  the sandboxed kernel runs away from the course folders, which it cannot read.
 * ``LimitRichOutput`` (nbgrader autograde step): floods of text, images or HTML
   are cut down before they reach the gradebook and the feedback.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer, List, Unicode
+
+from . import guard
 
 KEPT_ASIDE = ".clientcare-originals"
 NOTES_HEADING = "**Notes from the autograder**"
@@ -161,9 +169,11 @@ def normalise(submitted: NotebookNode, release: NotebookNode) -> tuple[NotebookN
     if list(dict.fromkeys(learner_order)) != release_order:
         notes.append("Cells had been moved; they were graded in the release's order.")
 
-    cells = list(extras[None])
+    cells = []
     for template in release.cells:
         grade_id = _grade_id(template)
+        if release_answers and grade_id == release_answers[0]:
+            cells.extend(extras[None])  # the learner's own cells from above the first answer
         if not _is_answer(template):
             mine = [c for c in submitted.cells if _grade_id(c) == grade_id] if grade_id else []
             if grade_id and not mine:
@@ -187,6 +197,8 @@ def normalise(submitted: NotebookNode, release: NotebookNode) -> tuple[NotebookN
             cells.append(graded)
         cells.extend(extras.get(grade_id, []))
 
+    if not release_answers:
+        cells.extend(extras[None])
     for number, cell in enumerate(cells):
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -280,3 +292,72 @@ class LimitRichOutput(NbGraderPreprocessor):
             cell.outputs.append(nbformat.v4.new_output("stream", name="stdout",
                                                        text=f"... {removed:,} more outputs removed ...\n"))
         return cell, resources
+
+
+# ---------------------------------------------------------------- marking cells for the guard
+
+
+def _mark(text: str) -> str:
+    return f"{guard.MARK_NAME} = {text!r}"
+
+
+class MarkGradedCells(NbGraderPreprocessor):
+    """Last sanitise step: mark the setup cell(s) and wrap every test cell for the kernel's guard."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        setup, seen_answer = [], False
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type != "code":
+                continue
+            if meta.get("solution"):
+                seen_answer = True
+            elif meta.get("grade"):
+                grade_id = meta.get("grade_id", "")
+                cell.source = (f"{_mark(f'{guard.BEGIN}:{grade_id}')}\n{cell.source}\n"
+                               f"{_mark(f'{guard.END}:{grade_id}')}")
+            elif meta.get("locked") and not seen_answer:
+                setup.append(cell)
+        if setup:  # one mark, in the first setup cell, carrying every setup cell's code
+            code = "\n".join(cell.source for cell in setup)
+            setup[0].source = f"{_mark(guard.SETUP + chr(10) + code)}\n{setup[0].source}"
+        return nb, resources
+
+
+def strip_marks(source: str) -> str:
+    """A cell's source without the guard's marker lines (for feedback)."""
+    return "\n".join(line for line in source.split("\n") if not line.startswith(f"{guard.MARK_NAME} = "))
+
+
+# ---------------------------------------------------------------- running away from the course
+
+PROTECTED_ENV = "CLIENTCARE_PROTECTED_PATHS"
+
+
+class IsolatedExecute(Execute):
+    """nbgrader's Execute, run in a scratch copy of the submission folder.
+
+    The kernel (the sandboxed ``clientcare-grader`` kernel, see ``sandbox.py``) is
+    told which paths it must not read: the course's source, submissions, grades
+    and gradebook. Files the learner's code writes go to the scratch copy.
+    """
+
+    protected_paths = List(Unicode(), help="Paths the grading kernel may not read").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        metadata = resources.setdefault("metadata", {})
+        original = metadata.get("path") or os.getcwd()
+        saved = os.environ.get(PROTECTED_ENV)
+        with tempfile.TemporaryDirectory(prefix="clientcare-run-") as scratch:
+            workdir = Path(scratch) / Path(original).name
+            shutil.copytree(original, workdir, ignore=shutil.ignore_patterns("*.ipynb", KEPT_ASIDE))
+            metadata["path"] = str(workdir)
+            os.environ[PROTECTED_ENV] = os.pathsep.join(self.protected_paths)
+            try:
+                return super().preprocess(nb, resources)
+            finally:
+                metadata["path"] = original
+                if saved is None:
+                    os.environ.pop(PROTECTED_ENV, None)
+                else:
+                    os.environ[PROTECTED_ENV] = saved

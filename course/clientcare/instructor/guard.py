@@ -1,0 +1,179 @@
+"""Test-cell guard, installed in the grading kernel before any learner code runs.
+
+The autograder marks the notebook's cells (see ``integrity.MarkGradedCells``):
+the first read-only setup cell carries ``SETUP`` followed by the source of every
+setup cell, and every test cell starts with ``BEGIN`` and ends with ``END``. An audit hook (which Python code cannot remove)
+sees each cell's code just before it runs and:
+
+* remembers the setup code from the first setup mark (no learner code runs
+  before it, so a learner cannot register a setup of their own);
+* before each test: puts back any builtins and functions of pandas, numpy,
+  math and operator that the submission replaced, sets aside the learner's
+  globals that shadow a builtin (``len = ...``) until the test ends, and re-runs
+  the setup cell, so constants and helpers the tests use are the course's;
+* after each test: if the submission replaced any of them while the test ran,
+  fails that test (it cannot be trusted);
+* treats the methods of pandas' DataFrame, Series and Index the same way (a
+  replaced ``DataFrame.equals`` is put back), and refuses any change to a
+  function's ``__code__``.
+
+What it cannot stop: code that escapes Python (native code), or that reaches the
+guard's own state through the garbage collector. It raises the cost of cheating
+from one line to deliberate reverse engineering; flagged cells name the cause.
+"""
+from __future__ import annotations
+
+import builtins
+import importlib
+import sys
+import types
+
+SETUP = "clientcare:setup"
+BEGIN = "clientcare:begin-test"
+END = "clientcare:end-test"
+MARK_NAME = "_clientcare_mark"
+GUARDED_MODULES = ("math", "operator", "numpy", "numpy.testing", "pandas", "pandas.testing")
+# Classes whose methods tests rely on (e.g. DataFrame.equals): snapshotted like modules.
+GUARDED_CLASSES = ("pandas:DataFrame", "pandas:Series", "pandas:Index", "pandas.core.generic:NDFrame")
+# Builtins that IPython and ipykernel themselves replace around every cell.
+KERNEL_MANAGED_BUILTINS = {"input", "raw_input", "exit", "quit", "get_ipython", "display", "help",
+                           "copyright", "credits", "license", "_", "__", "___", "__IPYTHON__"}
+
+
+class TestIntegrityError(AssertionError):
+    """A test cannot be trusted because the submission changed what it relies on."""
+
+
+class GradingSandboxError(RuntimeError):
+    """The submission tried something that is not allowed while grading."""
+
+
+def _marks(code: types.CodeType) -> list[str]:
+    return [c for c in code.co_consts if isinstance(c, str) and c.startswith("clientcare:")]
+
+
+class Guard:
+    def __init__(self, module_names=GUARDED_MODULES):
+        # Builtins are taken when the setup cell runs: IPython adjusts a few (exit, quit) around every cell.
+        self.builtins: dict = {}
+        self.modules = {}  # label -> (module or class, snapshot of its attributes)
+        for name in module_names:
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                continue
+            self.modules[name] = (module, dict(vars(module)))
+        for path in GUARDED_CLASSES:
+            module_name, _, class_name = path.partition(":")
+            try:
+                cls = getattr(importlib.import_module(module_name), class_name)
+            except (ImportError, AttributeError):
+                continue
+            self.modules[f"{module_name}.{class_name}"] = (cls, dict(vars(cls)))
+        self.setup_code: types.CodeType | None = None
+        self.busy = False
+        self.hidden: dict = {}  # the learner's globals that shadow builtins, set aside during a test
+        self.kernel_globals: dict = {}
+
+    # -- what changed, and putting it back
+
+    def changes(self) -> list[str]:
+        changed = [f"builtins.{k}" for k, v in self.builtins.items() if vars(builtins).get(k, None) is not v]
+        for name, (owner, attributes) in self.modules.items():
+            if isinstance(owner, types.ModuleType) and sys.modules.get(name) is not owner:
+                changed.append(f"sys.modules[{name!r}]")
+            current = vars(owner)
+            changed += [f"{name}.{k}" for k, v in attributes.items() if current.get(k, None) is not v]
+            if isinstance(owner, type):  # a method added to a class shadows the inherited one
+                changed += [f"{name}.{k}" for k in current if k not in attributes]
+        return changed
+
+    def restore(self) -> list[str]:
+        changed = self.changes()
+        for key, value in self.builtins.items():
+            if vars(builtins).get(key, None) is not value:
+                setattr(builtins, key, value)
+        for name, (module, attributes) in self.modules.items():
+            if isinstance(module, types.ModuleType):
+                sys.modules[name] = module
+            for key, value in attributes.items():
+                if vars(module).get(key, None) is not value:
+                    setattr(module, key, value)
+            if isinstance(module, type):
+                for key in [k for k in vars(module) if k not in attributes]:
+                    delattr(module, key)
+        return changed
+
+    # -- the audit hook
+
+    def audit(self, event: str, args: tuple) -> None:
+        if event == "exec" and args and isinstance(args[0], types.CodeType) and not self.busy:
+            for mark in _marks(args[0]):
+                if mark.startswith(SETUP) and self.setup_code is None:
+                    self.setup_code = _compile_setup(mark[len(SETUP) + 1:])
+                    self.builtins = {k: v for k, v in vars(builtins).items() if k not in KERNEL_MANAGED_BUILTINS}
+                    # IPython puts a few of its own (e.g. `open`) in the user's namespace: those are not shadows.
+                    self.kernel_globals = {k: v for k, v in _user_namespace().items() if k in self.builtins}
+                elif mark.startswith(BEGIN):
+                    self._begin(mark)
+                elif mark.startswith(END):
+                    self._end(mark)
+        elif event == "object.__setattr__" and self.setup_code is not None and args[1] == "__code__":
+            # Swapping a function's code keeps its identity, so restoring by identity would miss it.
+            raise GradingSandboxError(f"replacing the code of {getattr(args[0], '__qualname__', args[0])!r} "
+                                      "is not allowed while grading")
+
+    def _begin(self, mark: str) -> None:
+        changed = self.restore()
+        namespace = _user_namespace()
+        self._put_back(namespace)
+        self.hidden = {k: namespace.pop(k) for k in list(namespace)
+                       if k in self.builtins and not k.startswith("_") and self.kernel_globals.get(k) is not namespace[k]}
+        if self.hidden:
+            changed.append(f"the built-in name(s) {', '.join(sorted(self.hidden))} (set aside during this test)")
+        if changed:
+            print(f"[clientcare guard] the submission had replaced {', '.join(changed[:5])}; "
+                  "the originals were put back before this test.", file=sys.stderr)
+        if self.setup_code is not None:
+            self.busy = True
+            try:
+                exec(self.setup_code, namespace)
+            finally:
+                self.busy = False
+
+    def _put_back(self, namespace: dict) -> None:
+        namespace.update(self.hidden)
+        self.hidden = {}
+
+    def _end(self, mark: str) -> None:
+        changed = self.restore()
+        self._put_back(_user_namespace())
+        if changed:
+            raise TestIntegrityError(
+                f"the submission replaced {', '.join(changed[:5])} while this test ran, "
+                "so the test cannot be trusted and scores 0")
+
+
+def _compile_setup(source: str) -> types.CodeType:
+    """The course's setup code as the kernel would run it (IPython magics turned into Python)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return compile(TransformerManager().transform_cell(source), "<course setup>", "exec")
+
+
+def _user_namespace() -> dict:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    return InteractiveShell.instance().user_ns
+
+
+_installed: Guard | None = None
+
+
+def install() -> Guard:
+    """Snapshot the guarded modules and register the audit hook (once per process)."""
+    global _installed
+    if _installed is None:
+        _installed = Guard()
+        sys.addaudithook(_installed.audit)
+    return _installed
