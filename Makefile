@@ -21,6 +21,11 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Debian's Chromium for the real-browser test (tests/browser); Playwright downloads no browser.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+/usr/bin/chromium:
+	command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
 # Regenerate release/ from source/ (nbgrader generate_assignment for every assignment).
 release: $(STAMP)
 	$(BIN)/clientcare release
@@ -32,10 +37,10 @@ lab: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/clientcare demo
 
-# Unit and pipeline tests, then every lesson under nbval (outputs checked where stored)
+# Unit, pipeline, integrity and real-browser tests, then every lesson under nbval (outputs checked where stored)
 # and every release notebook under nbval-lax (it must run; stubs may raise).
 # Learners' saved answers from these runs go to a throwaway folder.
-test: $(STAMP)
+test: $(STAMP) /usr/bin/chromium
 	$(BIN)/python -m pytest tests
 	CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest --nbval course/lessons -p no:cacheprovider
 	CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax release -p no:cacheprovider

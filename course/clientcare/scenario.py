@@ -283,6 +283,8 @@ class ScenarioPlayer:
         if self.run.finished:
             record_result(self.run, self.store)
         self._render()
+        # The pressed button is gone: keep keyboard and screen-reader users in place.
+        (self.restart_button if self.run.finished else self.choices.children[0]).focus()
 
     def restart(self) -> None:
         self.run.restart()

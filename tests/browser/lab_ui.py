@@ -1,0 +1,185 @@
+"""What a learner does in JupyterLab, as Playwright steps: menus, running a notebook,
+restarting the kernel, closing and reopening a tab, and reading what the page shows.
+
+JupyterLab 4 renders off-screen cells with ``content-visibility: auto``, so text is
+read with ``textContent`` (``innerText`` is empty for cells out of view).
+"""
+from __future__ import annotations
+
+import re
+
+import yaml
+from playwright.sync_api import Locator, Page, expect
+
+KERNEL_START_TIMEOUT = 60_000  # ms: starting a kernel and running a whole lesson
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in the current tab
+
+
+def choose_menu_item(page: Page, menu: str, item: str) -> None:
+    """Open a menu of the main menu bar and click one of its items, e.g. Run > Run All Cells."""
+    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(f"^{re.escape(menu)}$")).click()
+    entry = page.locator(".lm-Menu:visible .lm-Menu-item", has=page.locator(
+        ".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")))
+    entry.click()
+
+
+def open_notebook(page: Page, url: str) -> Locator:
+    """Go to a notebook's /lab/tree URL; return it once its kernel is ready."""
+    page.goto(url)
+    return wait_for_notebook_and_kernel(page)
+
+
+def wait_for_notebook_and_kernel(page: Page) -> Locator:
+    notebook = page.locator(NOTEBOOK)
+    expect(notebook.locator(".jp-Cell").first).to_be_visible(timeout=KERNEL_START_TIMEOUT)
+    wait_for_kernel_idle(page)
+    return notebook
+
+
+def wait_for_kernel_idle(page: Page) -> None:
+    """Wait for the status bar to read e.g. "Python 3 (ipykernel) | Idle". (The notebook toolbar's
+    execution indicator says "idle" while the notebook has no kernel yet, so it is not enough:
+    Run All Cells pressed then can be lost.)"""
+    expect(page.locator("#jp-main-statusbar").get_by_text(re.compile(r"^(?!No Kernel).+ \| Idle$"))).to_be_visible(
+        timeout=KERNEL_START_TIMEOUT)
+
+
+def run_all_cells(page: Page) -> None:
+    """Run > Run All Cells, then wait until every code cell shows an execution count."""
+    page.locator(NOTEBOOK).locator(".jp-Cell").first.click()  # give the notebook focus, as a learner would
+    choose_menu_item(page, "Run", "Run All Cells")
+    page.wait_for_function(
+        """selector => {
+            const prompts = [...document.querySelectorAll(selector + ' .jp-CodeCell .jp-InputPrompt')];
+            return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
+        }""",
+        arg=NOTEBOOK, timeout=KERNEL_START_TIMEOUT,
+    )
+    wait_for_kernel_idle(page)
+
+
+def execution_counts(page: Page) -> list[str]:
+    return page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-InputPrompt").evaluate_all(
+        "prompts => prompts.map(p => p.textContent.trim())")
+
+
+def wait_for_widgets(page: Page, expected: dict[str, int]) -> None:
+    """Wait until the notebook shows ``expected[css_class]`` widgets of each course class."""
+    notebook = page.locator(NOTEBOOK)
+    for css_class, count in expected.items():
+        expect(notebook.locator(f".{css_class}")).to_have_count(count, timeout=KERNEL_START_TIMEOUT)
+    expect(notebook.get_by_text("Loading widget...")).to_have_count(0, timeout=KERNEL_START_TIMEOUT)
+
+
+def notebook_text(page: Page) -> str:
+    return page.locator(NOTEBOOK).evaluate("node => node.textContent")
+
+
+def error_outputs(page: Page) -> list[str]:
+    """Tracebacks and anything else the lesson's cells wrote to stderr."""
+    return page.locator(
+        f"{NOTEBOOK} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+    ).evaluate_all("outputs => outputs.map(o => o.textContent.slice(0, 500))")
+
+
+def restart_kernel(page: Page) -> None:
+    """Kernel > Restart Kernel…, and confirm in the dialog. The widgets on the page lose their
+    kernel side (ipywidgets marks them disconnected), then the new kernel becomes idle."""
+    choose_menu_item(page, "Kernel", "Restart Kernel…")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("button.jp-mod-accept").click()  # "Restart" (aria-label "Confirm Kernel Restart")
+    expect(dialog).to_have_count(0)
+    expect(page.locator(f"{NOTEBOOK} .jupyter-widgets-disconnected").first).to_be_attached(
+        timeout=KERNEL_START_TIMEOUT)
+    wait_for_kernel_idle(page)
+
+
+def bring_into_view(page: Page, locator: Locator) -> None:
+    """Scroll ``locator`` into view and let the browser paint it (for a screenshot)."""
+    locator.scroll_into_view_if_needed()
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    page.wait_for_timeout(200)
+
+
+def close_current_tab(page: Page) -> None:
+    """File > Close Tab; if JupyterLab asks about unsaved changes, discard them (the file stays as shipped)."""
+    choose_menu_item(page, "File", "Close Tab")
+    dialog = page.locator(".jp-Dialog")
+    try:
+        dialog.wait_for(timeout=3_000)
+    except Exception:  # no unsaved changes, no dialog
+        pass
+    else:
+        dialog.get_by_role("button", name=re.compile("^Discard")).click()
+    expect(page.locator(NOTEBOOK)).to_have_count(0)
+
+
+def open_from_file_browser(page: Page, filename: str) -> Locator:
+    """Double-click a file in the file browser on the left (it shows the folder last opened)."""
+    item = page.locator(".jp-DirListing-item", has=page.locator(".jp-DirListing-itemText", has_text=filename))
+    item.dblclick()
+    return wait_for_notebook_and_kernel(page)
+
+
+def focused_element(page: Page) -> str:
+    """A short description of the element with keyboard focus, for messages."""
+    return page.evaluate("""() => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return 'the page body (focus was lost)';
+        return `<${el.tagName.toLowerCase()} class="${el.className}"> ${(el.textContent || '').trim().slice(0, 60)}`;
+    }""")
+
+
+def focus_is_within(locator: Locator, css: str = "*") -> bool:
+    """Is the focused element inside ``locator`` and does it match ``css``?"""
+    return locator.evaluate(
+        "(root, css) => root.contains(document.activeElement) && document.activeElement.matches(css)", css)
+
+
+# Roles of the controls a learner can operate, as Playwright's ARIA snapshot names them.
+_CONTROL = re.compile(r'^(button|textbox|checkbox|radio|combobox|slider|spinbutton|listbox|switch)\b(?: "(.*)")?')
+# Icon fonts (Font Awesome in ipywidgets buttons) put private-use characters into the computed
+# name; a screen reader has nothing to say for them, so an icon alone is no name.
+_ICON_GLYPHS = re.compile("[\ue000-\uf8ff]")
+
+
+def accessible_role_and_name(control: Locator) -> tuple[str, str]:
+    """The role and accessible name Playwright computes for ``control`` (its ARIA snapshot,
+    e.g. ``- textbox "Your answer": text``), as ("textbox", "Your answer"); "" where absent."""
+    snapshot = control.aria_snapshot()
+    items = yaml.safe_load(snapshot) if snapshot else None
+    if not items:
+        return "", ""
+    item = items[0]
+    heading = next(iter(item)) if isinstance(item, dict) else str(item)
+    match = _CONTROL.match(heading)
+    if not match:
+        return heading, ""
+    return match.group(1), _ICON_GLYPHS.sub("", match.group(2) or "").strip()
+
+
+def controls_without_accessible_name(container: Locator) -> list[str]:
+    """Every visible button, text box, tick box, radio button and list in ``container`` whose
+    accessible name (as a screen reader computes it: text, aria-label, <label>, title) is empty."""
+    problems = []
+    controls = container.locator("button, textarea, input, select")
+    for index in range(controls.count()):
+        control = controls.nth(index)
+        if not control.is_visible():
+            continue
+        role, name = accessible_role_and_name(control)
+        if not name:
+            problems.append(f"{describe_control(control)} has no accessible name (role: {role or 'none'})")
+    return problems
+
+
+def describe_control(control: Locator) -> str:
+    """Name a control for a failure message: its tag, type, classes and nearby heading or text."""
+    return control.evaluate("""el => {
+        const kind = el.tagName.toLowerCase() + (el.tagName === 'INPUT' ? `[type=${el.type}]` : '');
+        const owner = el.closest('.clientcare-scenario, .clientcare-reflection, .jp-OutputArea-output');
+        const heading = owner && owner.querySelector('h3, h4, b');
+        const where = heading ? ` in "${heading.textContent.trim().slice(0, 60)}"` : '';
+        const text = (el.textContent || el.value || '').trim().slice(0, 40);
+        return `<${kind} class="${el.className}">${text ? ' "' + text + '"' : ''}${where}`;
+    }""")

@@ -1,0 +1,244 @@
+"""The course in JupyterLab in a real browser (Debian's Chromium, driven by Playwright).
+
+A JupyterLab server is started on a throwaway copy of the course (learners' answers
+in a temporary CLIENTCARE_HOME, one assignment released to a temporary nbgrader
+exchange), and one browser tab works through Lesson 1 as a learner would:
+
+1. the ipywidgets and nbgrader JupyterLab extensions are enabled and loaded;
+2. Run > Run All Cells renders every scenario and reflection, with no
+   "Error displaying widget", no "Loading widget..." and no traceback;
+3. the first scenario is played to its summary with the mouse: feedback and the
+   score appear after the first choice, and the result is saved;
+4. a reflection typed into the first text box is saved to journal.json, and is
+   back in the box after Kernel > Restart Kernel…, closing and reopening the
+   lesson and running it again;
+5. the second scenario is played to its summary with the keyboard alone
+   (Tab, Enter and Space);
+6. every control in the lesson's widgets has an accessible name;
+7. Nbgrader > Assignment List shows the released assignment.
+
+The tests share the tab and run in this order; each step saves a screenshot to
+test-output/browser/NN-step-name.png (with jupyterlab.log and console.log beside
+them). They are skipped only when /usr/bin/chromium is missing; `make test`
+installs it.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from itertools import cycle
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from lab_server import CHROMIUM, RELEASED_ASSIGNMENT, LabServer
+from lab_ui import (
+    bring_into_view, choose_menu_item, close_current_tab, controls_without_accessible_name, error_outputs,
+    execution_counts, focus_is_within, focused_element, notebook_text, open_from_file_browser, open_notebook,
+    restart_kernel, run_all_cells, wait_for_widgets,
+)
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`) to run the browser tests",
+)
+
+LESSON = "course/lessons/01-responsibility-to-clients.ipynb"
+REFLECTION_TEXT = "I promised a venue shortlist by Friday and sent it on Tuesday without warning the client."
+MAX_DECISIONS = 10  # more than any scenario has on its longest path
+FEEDBACK_VERDICT = re.compile(r"Good choice|Partly right|Not the best choice")
+SCORE = re.compile(r"Score: \d+ of \d+")
+
+
+# ---------------------------------------------------------------- the lesson and its activities
+
+
+def lesson_calls(lab: LabServer, function: str) -> list[str]:
+    """The ids passed to ``function("...")`` in the lesson's code cells, in order."""
+    notebook = json.loads((lab.root / LESSON).read_text())
+    sources = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    return [found for source in sources for found in re.findall(rf'{function}\(\s*"([^"]+)"', source)]
+
+
+def expected_widgets(lab: LabServer) -> dict[str, int]:
+    scenarios, reflections = lesson_calls(lab, "show_scenario"), lesson_calls(lab, "show_reflection")
+    assert len(scenarios) >= 2, f"{LESSON} should show at least two scenarios, found {scenarios}"
+    assert reflections, f"{LESSON} should show at least one reflection prompt"
+    return {"clientcare-scenario": len(scenarios), "clientcare-reflection": len(reflections)}
+
+
+def open_and_run_lesson(page: Page, lab: LabServer) -> Locator:
+    """Open Lesson 1, run all its cells and wait for its widgets."""
+    notebook = open_notebook(page, lab.lab_url(f"/tree/{LESSON}"))
+    run_all_cells(page)
+    wait_for_widgets(page, expected_widgets(lab))
+    return notebook
+
+
+def score_of(scenario: Locator) -> Locator:
+    return scenario.get_by_role("status").filter(has_text=SCORE)
+
+
+def summary_of(scenario: Locator) -> Locator:
+    return scenario.locator(".clientcare-summary")
+
+
+def take_choice(scenario: Locator, act) -> None:
+    """Do ``act`` (a click or a key press on a choice) and wait until the scenario has moved on:
+    the score changed (its maximum grows by 2 with every decision), the old choice buttons are
+    gone, and the next choices or the summary are shown. (The kernel sends these updates one
+    by one, so the score alone can change before the new buttons arrive.)"""
+    before = score_of(scenario).text_content()
+    old_choice = scenario.locator(".clientcare-choice").first.element_handle()
+    act()
+    expect(score_of(scenario)).not_to_have_text(before)
+    old_choice.wait_for_element_state("hidden")
+    expect(scenario.locator(".clientcare-choice, .clientcare-summary").first).to_be_visible()
+
+
+def tab_to_next_choice(page: Page, scenario: Locator, max_presses: int = 3) -> None:
+    for _ in range(max_presses):
+        page.keyboard.press("Tab")
+        if focus_is_within(scenario, ".clientcare-choice"):
+            return
+    pytest.fail(f"{max_presses} presses of Tab did not reach the next choice; focus is on {focused_element(page)}")
+
+
+def wait_until(condition, timeout: float = 10, message: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(message or "condition not met in time")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def lesson(page, lab, screenshots) -> Locator:
+    """Lesson 1, open in the tab, every cell run."""
+    notebook = open_and_run_lesson(page, lab)
+    screenshots.take(page, "lesson-1-run-all-cells")
+    return notebook
+
+
+# ---------------------------------------------------------------- the tests, in the order a learner works
+
+
+def test_widget_and_nbgrader_extensions_are_enabled(page, lab, screenshots):
+    page.goto(lab.lab_url())
+    expect(page.locator("#jp-MainMenu")).to_be_visible(timeout=60_000)
+    config = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent)")
+    installed = {extension["name"] for extension in config.get("federated_extensions", [])}
+    disabled = config.get("disabledExtensions", [])
+    for package in ("@jupyter-widgets/jupyterlab-manager", "@jupyter/nbgrader"):
+        assert package in installed, f"JupyterLab extension {package} is not installed (found {sorted(installed)})"
+        assert not [d for d in disabled if d == package or d.startswith(package + ":")], \
+            f"JupyterLab extension {package} is disabled: {disabled}"
+    # nbgrader's front end has loaded: its menu is in the menu bar.
+    expect(page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text="Nbgrader")).to_be_visible()
+    expect(page.locator(".jp-DirListing-item", has_text="course")).to_be_visible()
+    expect(page.locator(".jp-Launcher")).to_be_visible()
+    screenshots.take(page, "jupyterlab-opened")
+
+
+def test_lesson_runs_and_every_widget_renders(lesson, page, lab):
+    text = notebook_text(page)
+    assert "Error displaying widget" not in text
+    assert "Loading widget..." not in text
+    assert not error_outputs(page), f"cells of {LESSON} wrote errors: {error_outputs(page)}"
+    counts = execution_counts(page)
+    assert all(re.fullmatch(r"\[\d+\]:", count) for count in counts), f"not every cell ran: {counts}"
+
+
+def test_first_scenario_played_to_its_summary_with_the_mouse(lesson, page, lab, screenshots):
+    scenario = lesson.locator(".clientcare-scenario").first
+    scenario_id = lesson_calls(lab, "show_scenario")[0]
+
+    take_choice(scenario, lambda: scenario.locator(".clientcare-choice").first.click())
+    expect(scenario.get_by_role("status").filter(has_text=FEEDBACK_VERDICT)).to_be_visible()
+    expect(score_of(scenario)).to_have_text(SCORE)
+    bring_into_view(page, scenario)
+    screenshots.take(page, "scenario-after-first-choice")
+
+    for _ in range(MAX_DECISIONS):
+        if summary_of(scenario).count():
+            break
+        take_choice(scenario, lambda: scenario.locator(".clientcare-choice").first.click())
+    expect(summary_of(scenario)).to_be_visible()
+    expect(summary_of(scenario)).to_contain_text("you scored")
+    bring_into_view(page, summary_of(scenario))
+    screenshots.take(page, "scenario-summary-mouse")
+    wait_until(lambda: lab.scenarios().get(scenario_id, {}).get("finished"),
+               message=f"scenarios.json in CLIENTCARE_HOME has no finished run of '{scenario_id}': {lab.scenarios()}")
+
+
+def test_reflection_is_saved_and_restored_after_kernel_restart_and_reopening(lesson, page, lab, screenshots):
+    prompt_id = lesson_calls(lab, "show_reflection")[0]
+    reflection = lesson.locator(".clientcare-reflection").first
+    answer = reflection.get_by_role("textbox", name="Your answer")
+    answer.click()
+    answer.press_sequentially(REFLECTION_TEXT)
+    expect(reflection).to_contain_text("Saved at")
+    wait_until(lambda: lab.journal().get(prompt_id, {}).get("text") == REFLECTION_TEXT,
+               message=f"journal.json does not hold the typed reflection for '{prompt_id}': {lab.journal()}")
+    bring_into_view(page, reflection)
+    screenshots.take(page, "reflection-typed-and-saved")
+
+    restart_kernel(page)
+    screenshots.take(page, "kernel-restarted")
+    close_current_tab(page)
+    open_from_file_browser(page, LESSON.rsplit("/", 1)[1])
+    run_all_cells(page)
+    wait_for_widgets(page, expected_widgets(lab))
+    assert execution_counts(page)[0] == "[1]:", "the lesson did not run in a new kernel"
+
+    reflection = lesson.locator(".clientcare-reflection").first
+    expect(reflection.get_by_role("textbox", name="Your answer")).to_have_value(REFLECTION_TEXT)
+    expect(reflection).to_contain_text("Your saved answer has been restored.")
+    bring_into_view(page, reflection)
+    screenshots.take(page, "reflection-restored-after-restart")
+
+
+def test_second_scenario_played_to_its_summary_with_the_keyboard_alone(lesson, page, screenshots):
+    scenario = lesson.locator(".clientcare-scenario").nth(1)
+    bring_into_view(page, scenario)
+    scenario.locator(".clientcare-choice").first.focus()
+    keys = cycle(["Enter", "Space"])  # a button must answer to both
+    for _ in range(MAX_DECISIONS):
+        assert focus_is_within(scenario, ".clientcare-choice"), f"focus is on {focused_element(page)}"
+        key = next(keys)
+        take_choice(scenario, lambda: page.keyboard.press(key))
+        if summary_of(scenario).count():
+            break
+        tab_to_next_choice(page, scenario)
+    expect(summary_of(scenario)).to_be_visible()
+    bring_into_view(page, scenario)
+    screenshots.take(page, "scenario-summary-keyboard")
+
+
+def test_focus_stays_in_the_scenario_after_a_choice(lesson, page):
+    scenario = lesson.locator(".clientcare-scenario").nth(1)
+    scenario.get_by_role("button", name="Restart scenario").click()
+    expect(scenario.locator(".clientcare-choice").first).to_be_visible()
+    scenario.locator(".clientcare-choice").first.focus()
+    take_choice(scenario, lambda: page.keyboard.press("Enter"))
+    assert focus_is_within(scenario), f"after choosing with Enter, focus is on {focused_element(page)}"
+
+
+def test_every_control_in_the_lesson_widgets_has_an_accessible_name(lesson, page, screenshots):
+    outputs = lesson.locator(".jp-OutputArea-output")
+    assert outputs.locator("button, textarea, input, select").count() > 0, "no controls found in the lesson"
+    problems = controls_without_accessible_name(outputs)
+    screenshots.take(page, "accessibility-checked")
+    assert not problems, "controls without an accessible name:\n" + "\n".join(problems)
+
+
+def test_nbgrader_assignment_list_shows_the_released_assignment(lesson, page, screenshots):
+    choose_menu_item(page, "Nbgrader", "Assignment List")
+    panel = page.locator("#nbgrader-assignment-list")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text("Released assignments")
+    expect(panel).to_contain_text(RELEASED_ASSIGNMENT)
+    expect(panel.get_by_role("button", name="Fetch")).to_be_visible()
+    expect(panel).not_to_contain_text("exchange directory does not exist")
+    screenshots.take(page, "nbgrader-assignment-list")
