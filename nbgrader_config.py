@@ -35,6 +35,11 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ExecutePreprocessor.timeout = 30          # seconds per cell
 c.ExecutePreprocessor.startup_timeout = 60  # seconds for a kernel to start
 c.ExecutePreprocessor.interrupt_on_timeout = True
+c.Execute.kernel_name = "clientcare-grader"  # course/clientcare/instructor/kernel.py, installed by `make`
+c.IsolatedExecute.protected_paths = [
+    os.path.join(c.CourseDirectory.root, name)
+    for name in ("source", "submitted", "autograded", "feedback", "gradebook.db", ".git")
+] + [c.Exchange.root]
 
 # Restore graded cells a learner deleted, so they score 0 for them instead of crashing.
 c.OverwriteCells.add_missing_cells = True

@@ -93,6 +93,14 @@ CASES = {
     "sleeps-past-budget": (ALL, lambda nb: body(nb, "staged-invoices", "import time; time.sleep(600)"), 29,
                            "time budget"),
     "raises-systemexit": (ALL, lambda nb: body(nb, "staged-invoices", "raise SystemExit(3)"), 29, "SystemExit"),
+    "kills-kernel": (ALL, lambda nb: body(nb, "staged-invoices", "import os; os._exit(1)"), 29,
+                     "os._exit(1) is not allowed"),
+    "aborts-kernel": (ALL, lambda nb: body(nb, "staged-invoices", "import os; os.abort()"), 29,
+                      "os.abort() is not allowed"),
+    "signals-kernel": (ALL, lambda nb: body(nb, "staged-invoices", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"),
+                       29, "not allowed"),
+    "exhausts-memory": (ALL, lambda nb: body(nb, "staged-invoices", "hog = bytearray(8 * 1024 ** 3)"), 29,
+                        "ran out of memory"),
     "deletes-a-test": (ALL, lambda nb: without(nb, "test-cost-lines-values"), 33, "'test-cost-lines-values' was missing"),
     "deletes-an-answer": (ALL, lambda nb: without(nb, "staged-invoices"), 29, "'staged-invoices' was missing"),
     "duplicates-an-answer": (ALL, lambda nb: duplicate(nb, "cost-lines"), 33, "appeared more than once"),
@@ -168,7 +176,8 @@ def test_hostile_notebook_gets_exactly_its_points_and_a_named_cause(graded, stud
     assert scores[student] == points
     if cause:
         assert cause in outcomes[student].message, outcomes[student].message
-        if "time budget" not in cause and "SystemExit" not in cause:
+        if student.startswith(("deletes", "duplicates", "reorders", "edits", "empties", "renames", "test-to",
+                               "answer-to")):
             assert cause in feedback_notes(course, student), "the learner's feedback must name the cause too"
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from .integrity import LOG_PREFIX, notable_errors, preflight
+from .kernel import install_kernelspec
 
 DEFAULT_NOTEBOOK_BUDGET = 120.0  # seconds of execution for one learner's notebook
 
@@ -171,6 +172,7 @@ def grade_cohort(
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     with Gradebook(CourseDirectory(config=config, root=str(root)).db_url):
         pass  # create or upgrade the gradebook once, before workers race to do it
+    install_kernelspec()  # the sandboxed kernel nbgrader_config.py names
     outcomes = []
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,

@@ -74,6 +74,7 @@ class Guard:
         self.busy = False
         self.hidden: dict = {}  # the learner's globals that shadow builtins, set aside during a test
         self.kernel_globals: dict = {}
+        self.noticed: set[str] = set()  # replaced builtins already put back, reported at the next test
 
     # -- what changed, and putting it back
 
@@ -106,14 +107,23 @@ class Guard:
 
     # -- the audit hook
 
+    def restore_builtins(self) -> None:
+        """Put back replaced builtins (run before every statement: the kernel itself needs them)."""
+        for key, value in self.builtins.items():
+            if vars(builtins).get(key, None) is not value:
+                setattr(builtins, key, value)
+                self.noticed.add(f"builtins.{key}")
+
     def audit(self, event: str, args: tuple) -> None:
         if event == "exec" and args and isinstance(args[0], types.CodeType) and not self.busy:
+            self.restore_builtins()
             for mark in _marks(args[0]):
                 if mark.startswith(SETUP) and self.setup_code is None:
                     self.setup_code = _compile_setup(mark[len(SETUP) + 1:])
                     self.builtins = {k: v for k, v in vars(builtins).items() if k not in KERNEL_MANAGED_BUILTINS}
                     # IPython puts a few of its own (e.g. `open`) in the user's namespace: those are not shadows.
                     self.kernel_globals = {k: v for k, v in _user_namespace().items() if k in self.builtins}
+                    _after_every_cell(self.restore_builtins)
                 elif mark.startswith(BEGIN):
                     self._begin(mark)
                 elif mark.startswith(END):
@@ -124,7 +134,8 @@ class Guard:
                                       "is not allowed while grading")
 
     def _begin(self, mark: str) -> None:
-        changed = self.restore()
+        changed = sorted(self.noticed) + self.restore()
+        self.noticed.clear()
         namespace = _user_namespace()
         self._put_back(namespace)
         self.hidden = {k: namespace.pop(k) for k in list(namespace)
@@ -133,7 +144,7 @@ class Guard:
             changed.append(f"the built-in name(s) {', '.join(sorted(self.hidden))} (set aside during this test)")
         if changed:
             print(f"[clientcare guard] the submission had replaced {', '.join(changed[:5])}; "
-                  "the originals were put back before this test.", file=sys.stderr)
+                  "the originals were put back before this test.")  # stdout: nbgrader fails a test on stderr
         if self.setup_code is not None:
             self.busy = True
             try:
@@ -152,6 +163,13 @@ class Guard:
             raise TestIntegrityError(
                 f"the submission replaced {', '.join(changed[:5])} while this test ran, "
                 "so the test cannot be trusted and scores 0")
+
+
+def _after_every_cell(callback) -> None:
+    """Also put builtins back when a cell ends, before the kernel sends its reply."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.instance().events.register("post_execute", callback)
 
 
 def _compile_setup(source: str) -> types.CodeType:

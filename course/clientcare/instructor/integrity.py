@@ -216,23 +216,31 @@ NOTABLE_ERRORS = {
     "PermissionError": "tried to read something not allowed while grading",
     "SystemExit": "tried to stop Python",
     "DeadKernelError": "stopped the Python process",
+    "TestIntegrityError": "changed what the test relies on while it ran",
 }
+GUARD_PREFIX = "[clientcare guard]"
 
 
 def notable_errors(graded: Path) -> list[str]:
     """Notes for the instructor's log: graded cells that hit a limit or a guard, by cell."""
-    notes = []
+    notes, guarded = [], {}  # guard messages: text -> the cells that printed it
     for path in sorted(graded.glob("*.ipynb")):
         try:
             notebook = nbformat.read(path, as_version=4)
         except Exception:  # the grade is already saved; a log note is not worth failing for
             continue
         for number, cell in enumerate(notebook.cells, start=1):
+            where = _grade_id(cell) or f"cell {number}"
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error" and output.get("ename") in NOTABLE_ERRORS:
-                    where = _grade_id(cell) or f"cell {number}"
                     notes.append(f"'{where}' {NOTABLE_ERRORS[output.ename]}: {output.ename}: {output.evalue}"[:300])
-    return notes
+                elif output.get("output_type") == "stream" and GUARD_PREFIX in output.get("text", ""):
+                    line = next(l for l in output.text.splitlines() if GUARD_PREFIX in l)
+                    guarded.setdefault(line.replace(GUARD_PREFIX, "").strip(), []).append(where)
+    for text, cells in guarded.items():
+        also = f" (and {len(cells) - 1} more tests)" if len(cells) > 1 else ""
+        notes.append(f"'{cells[0]}'{also}: {text}"[:400])
+    return list(dict.fromkeys(notes))
 
 
 def notes_cell(notes: list[str]) -> NotebookNode:
