@@ -76,7 +76,7 @@ def field(item: dict[str, Any], name: str, kind: type, at: str, *, required: boo
     wrong_bool = kind is int and isinstance(value, bool)
     if not isinstance(value, kind) or wrong_bool:
         raise ContentError(f"{at}: field '{name}' must be {_TYPE_NAMES.get(kind, kind.__name__)}, got {value!r}")
-    if kind is str and not value.strip():
+    if (kind is str and not value.strip()) or (kind is list and not value):
         raise ContentError(f"{at}: field '{name}' is empty")
     return value.strip() if kind is str else value
 

@@ -62,8 +62,6 @@ def parse_deck(data: dict[str, Any], path: Path) -> Deck:
     deck_id = identifier(data, "id", at)
     title = field(data, "title", str, at)
     raw_cards = field(data, "cards", list, at)
-    if not raw_cards:
-        raise ContentError(f"{at}: field 'cards' is empty")
     cards = tuple(parse_card(raw, path, n) for n, raw in enumerate(raw_cards, start=1))
     unique([card.id for card in cards], "card id", at)
     return Deck(deck_id, title, cards)

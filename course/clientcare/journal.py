@@ -41,8 +41,6 @@ def parse_reflections(data: dict[str, Any], path: Path) -> ReflectionSet:
     check_known_fields(data, {"id", "lesson", "prompts"}, top)
     lesson = field(data, "lesson", int, top)
     raw_prompts = field(data, "prompts", list, top)
-    if not raw_prompts:
-        raise ContentError(f"{top}: field 'prompts' is empty")
     prompts = []
     for number, raw in enumerate(raw_prompts, start=1):
         at = where(path, f"prompt {number}")

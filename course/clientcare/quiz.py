@@ -118,8 +118,6 @@ def parse_quiz(data: dict[str, Any], path: Path) -> Quiz:
     title = field(data, "title", str, at)
     lesson = field(data, "lesson", int, at)
     raw_questions = field(data, "questions", list, at)
-    if not raw_questions:
-        raise ContentError(f"{at}: field 'questions' is empty")
     questions = tuple(parse_question(raw, path, n) for n, raw in enumerate(raw_questions, start=1))
     unique([question.id for question in questions], "question id", at)
     return Quiz(quiz_id, title, lesson, questions)
