@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .content import (
-    ContentError, check_known_fields, field, identifier, load_item, require_mapping, unique, where,
+    check_known_fields, field, identifier, load_item, require_mapping, unique, where,
 )
 from .content import markdown_html
 from .store import LearnerFile
