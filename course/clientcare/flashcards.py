@@ -16,9 +16,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from .content import (
-    check_known_fields, field, identifier, load_item, require_mapping, unique, where,
+    check_known_fields, field, identifier, load_item, markdown_html, require_mapping, unique, where,
 )
-from .content import markdown_html
 from .store import LearnerFile
 
 DECK_FIELDS = {"id", "title", "cards"}
