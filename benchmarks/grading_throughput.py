@@ -6,7 +6,7 @@ process, learners in turn) and the other with the parallel grader, checks the
 grades are identical, and prints both times and the ratio. A measurement, not a
 test: run it on a quiet machine.
 
-    .venv/bin/python benchmarks/grading_throughput.py --learners 200 --workers 2
+    .venv/bin/python benchmarks/grading_throughput.py --learners 200
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import nbformat
 import pandas as pd
 
 from clientcare.instructor.course import make_scratch_course
-from clientcare.instructor.grading import ProgressBar, grade_cohort
+from clientcare.instructor.grading import ProgressBar, default_workers, grade_cohort
 from clientcare.instructor.results import question_scores
 from clientcare.instructor.synthetic import ALL, Learner, solution_cells, submit
 
@@ -41,7 +41,7 @@ def build(root: Path, assignment: str, learners: int, seed: int = 7):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--learners", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--workers", type=int, default=None, help="default: clientcare grade's own default")
     parser.add_argument("--assignment", default="fee-proposals")
     args = parser.parse_args()
 
@@ -59,7 +59,8 @@ def main() -> None:
         started = time.monotonic()
         outcomes = grade_cohort(ours_course.root, args.assignment, args.workers, on_result=bar.update)
         ours = time.monotonic() - started
-        print(f"clientcare grade, {args.workers} workers: {ours:.1f} s ({ours / args.learners:.2f} s per learner)")
+        workers = args.workers or default_workers()
+        print(f"clientcare grade, {workers} workers: {ours:.1f} s ({ours / args.learners:.2f} s per learner)")
 
         failed = [o for o in outcomes if not o.ok]
         same = question_scores(stock_course.db_url).equals(question_scores(ours_course.db_url))

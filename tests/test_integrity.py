@@ -83,7 +83,7 @@ def split(notebook, grade_id):
 
 
 VALIDATE_ONLY = ["validate-resourcing"]
-FLOOD = "print('flood ' * 50, end='\\n' * 1)\nfor _ in range(200_000): print('x' * 40)"
+FLOOD = "print('x\\n' * 2_000_000)\nfor _ in range(100_000): print('flood ' * 8)"  # two million lines
 HUGE_IMAGE = ("import base64, os\nfrom IPython.display import display\n"
               "display({'image/png': base64.b64encode(os.urandom(6_000_000)).decode()}, raw=True)")
 

@@ -105,14 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     release.set_defaults(run=_release)
     grade = commands.add_parser("grade", help="autograde all submissions of an assignment in parallel")
     grade.add_argument("assignment")
-    grade.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    grade.add_argument("--workers", type=int, default=None, help="worker processes (default: one more than the cores)")
     grade.add_argument("--budget", type=float, default=120.0,
                        help="seconds of execution allowed for one learner's notebook (default 120)")
     grade.add_argument("--course", default=".", help="the course directory (default: current directory)")
     grade.set_defaults(run=_grade)
     demo = commands.add_parser("demo", help="run the instructor pipeline on synthetic learners")
     demo.add_argument("--learners", type=int, default=50, help="number of synthetic learners (default 50)")
-    demo.add_argument("--workers", type=int, default=None, help="grading processes (default: one per core)")
+    demo.add_argument("--workers", type=int, default=None, help="grading processes (default: one more than the cores)")
     demo.set_defaults(run=_demo)
     for name, run, default_out, text in (
         ("export", _export, "export", "export grades per assignment and per question to CSV files in OUT"),
