@@ -15,7 +15,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
-	$(BIN)/python -c "from clientcare.instructor.kernel import install_kernelspec; install_kernelspec()"
+	$(BIN)/python -c "from clientcare.instructor.sandbox import install_kernelspec; install_kernelspec()"
 	$(BIN)/jupyter labextension list 2>&1 | grep -q "@jupyter/nbgrader.*enabled" \
 		|| { echo "nbgrader's JupyterLab extension is not enabled" >&2; exit 1; }
 	touch $(STAMP)

@@ -35,7 +35,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ExecutePreprocessor.timeout = 30          # seconds per cell
 c.ExecutePreprocessor.startup_timeout = 60  # seconds for a kernel to start
 c.ExecutePreprocessor.interrupt_on_timeout = True
-c.Execute.kernel_name = "clientcare-grader"  # course/clientcare/instructor/kernel.py, installed by `make`
+c.Execute.kernel_name = "clientcare-grader"  # course/clientcare/instructor/sandbox.py, installed by `make`
 c.IsolatedExecute.protected_paths = [
     os.path.join(c.CourseDirectory.root, name)
     for name in ("source", "submitted", "autograded", "feedback", "gradebook.db", ".git")

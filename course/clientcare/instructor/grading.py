@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from .integrity import LOG_PREFIX, notable_errors, preflight
-from .kernel import install_kernelspec
+from .sandbox import install_kernelspec
 
 DEFAULT_NOTEBOOK_BUDGET = 120.0  # seconds of execution for one learner's notebook
 
