@@ -137,3 +137,13 @@ def test_question_difficulty_ranks_autograded_questions_hardest_first():
     table = question_difficulty(questions)
     assert table.index.get_level_values("question").tolist() == ["q-hard", "q-easy"]
     assert table["percent_earned"].tolist() == [16.7, 100.0]
+
+
+def test_a_failed_submission_is_reported_by_its_cause_not_nbgraders_wrapper():
+    from clientcare.instructor.grading import _failure_reason
+
+    result = {"success": False,
+              "error": "Traceback (most recent call last):\n  File 'x'\nnbclient.exceptions.DeadKernelError: Kernel died\n",
+              "log": "[ERROR] There was an error processing assignment: fee-proposals\n"
+                     "[ERROR] Please see the the above traceback for details on the specific errors"}
+    assert _failure_reason(result) == "nbclient.exceptions.DeadKernelError: Kernel died"

@@ -125,7 +125,9 @@ def _grade_one(assignment: str, student: str) -> Outcome:
 def _failure_reason(result: dict) -> str:
     """The most useful line of nbgrader's error report."""
     text = (result.get("error") or "") + "\n" + (result.get("log") or "")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    generic = ("Please see the", "There was an error processing")  # nbgrader's wrappers around the cause
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith(generic)
+             and not any(g in line for g in generic)]
     errors = [line for line in lines if "[ERROR]" in line or "Error" in line]
     return (errors[-1] if errors else (lines[-1] if lines else "nbgrader reported a failure")).replace("[ERROR] ", "")
 
