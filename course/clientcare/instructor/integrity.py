@@ -21,6 +21,7 @@ instructor's log say why a submission scored what it did:
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -119,11 +120,15 @@ def _is_answer(cell: NotebookNode) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
+def _copy(node: NotebookNode) -> NotebookNode:
+    return copy.deepcopy(node)
+
+
 def _plain_copy(cell: NotebookNode) -> NotebookNode:
     """A learner's cell with nbgrader's metadata removed: their code, graded as their own extra cell."""
-    copy = nbformat.from_dict(json.loads(json.dumps(cell)))
-    copy.metadata.pop("nbgrader", None)
-    return copy
+    plain = _copy(cell)
+    plain.metadata.pop("nbgrader", None)
+    return plain
 
 
 def normalise(submitted: NotebookNode, release: NotebookNode) -> tuple[NotebookNode, list[str]]:
@@ -185,11 +190,11 @@ def normalise(submitted: NotebookNode, release: NotebookNode) -> tuple[NotebookN
         answer = answers.get(grade_id)
         if answer is None:
             notes.append(f"Answer cell '{grade_id}' was missing; it was graded as unanswered.")
-            blank = nbformat.from_dict(json.loads(json.dumps(template)))
+            blank = _copy(template)
             blank.source = "# This answer cell was missing from the submission."
             cells.append(blank)
         else:
-            graded = nbformat.from_dict(json.loads(json.dumps(template)))
+            graded = _copy(template)
             graded.source = answer.source
             if answer.cell_type != template.cell_type:
                 notes.append(f"Answer cell '{grade_id}' had been changed to {answer.cell_type}; "
@@ -203,7 +208,7 @@ def normalise(submitted: NotebookNode, release: NotebookNode) -> tuple[NotebookN
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
         cell["id"] = f"cell-{number}"  # unique ids, whatever the learner's copies carried
-    notebook = nbformat.from_dict(json.loads(json.dumps(release)))
+    notebook = _copy(release)
     notebook.cells = cells
     return notebook, notes
 
