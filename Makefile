@@ -33,7 +33,8 @@ release: $(STAMP)
 
 lab: $(STAMP)
 	@test -n "$$(ls release 2>/dev/null)" || $(BIN)/clientcare release
-	$(BIN)/jupyter lab --ServerApp.root_dir=. course/lessons/01-responsibility-to-clients.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root,) \
+		course/lessons/01-responsibility-to-clients.ipynb
 
 demo: $(STAMP)
 	$(BIN)/clientcare demo
