@@ -2,10 +2,9 @@
 
 :func:`progress_summary` reads the learner's saved files (scenarios, quiz,
 flashcards, journal) and the course content, and returns one row per activity as
-a pandas DataFrame; :func:`show_progress` renders it, grouped by lesson. Scenario
-and reflection files are read as plain YAML so this page does not depend on the
-scenario player or the journal; a content file that cannot be read is listed as
-a problem rather than hiding the rest of the page.
+a pandas DataFrame; :func:`show_progress` renders it, grouped by lesson. Content
+is read with each activity's own loader; a content file that cannot be read is
+listed as a problem rather than hiding the rest of the page.
 """
 from __future__ import annotations
 
@@ -13,15 +12,16 @@ import html
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import ipywidgets as widgets
 import pandas as pd
 
-from . import content
-from .content import ContentError, file_ids, read_yaml
+from .content import ContentError, file_ids
 from .flashcards import load_deck, saved_known
+from .journal import load_reflections
 from .quiz import load_quiz
+from .scenario import load_scenario
 from .store import LearnerFile
 
 COLUMNS = ["lesson", "activity", "id", "title", "done", "status"]
@@ -40,34 +40,33 @@ def _record(saved: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _loaded(kind: str, load: Callable[[str], Any], problems: list[str]) -> Iterator[tuple[str, Any]]:
+    """Every content file of ``kind`` that loads, by id; the others are noted in ``problems``."""
+    for item_id in file_ids(kind):
+        try:
+            yield item_id, load(item_id)
+        except ContentError as error:
+            problems.append(str(error))
+
+
 def _scenario_rows(problems: list[str]) -> list[dict[str, Any]]:
     saved = LearnerFile("scenarios").load()
     rows = []
-    for scenario_id in file_ids("scenarios"):
-        try:
-            data = read_yaml(content.CONTENT_DIR / "scenarios" / f"{scenario_id}.yaml")
-        except ContentError as error:
-            problems.append(str(error))
-            continue
+    for scenario_id, scenario in _loaded("scenarios", load_scenario, problems):
         record = _record(saved, scenario_id)
         done = record.get("finished") is True
         if done:
             status = f"Finished: best score {record.get('best_score', 0)} of {record.get('max_score', 0)}"
         else:
             status = "Started, not finished" if record else "Not started"
-        rows.append(_row(data.get("lesson"), "Scenario", scenario_id, data.get("title"), done, status))
+        rows.append(_row(scenario.lesson, "Scenario", scenario_id, scenario.title, done, status))
     return rows
 
 
 def _quiz_rows(problems: list[str]) -> list[dict[str, Any]]:
     saved = LearnerFile("quiz").load()
     rows = []
-    for quiz_id in file_ids("quizzes"):
-        try:
-            quiz = load_quiz(quiz_id)
-        except ContentError as error:
-            problems.append(str(error))
-            continue
+    for quiz_id, quiz in _loaded("quizzes", load_quiz, problems):
         record = _record(saved, quiz_id)
         attempts = record.get("attempts", 0)
         done = isinstance(attempts, int) and attempts > 0
@@ -88,33 +87,20 @@ def _written_on(saved_at: Any) -> str:
 def _reflection_rows(problems: list[str]) -> list[dict[str, Any]]:
     saved = LearnerFile("journal").load()
     rows = []
-    for set_id in file_ids("reflections"):
-        try:
-            data = read_yaml(content.CONTENT_DIR / "reflections" / f"{set_id}.yaml")
-        except ContentError as error:
-            problems.append(str(error))
-            continue
-        prompts = data.get("prompts") if isinstance(data.get("prompts"), list) else []
-        for prompt in prompts:
-            if not isinstance(prompt, dict) or not isinstance(prompt.get("id"), str):
-                continue
-            record = _record(saved, prompt["id"])
+    for _, reflections in _loaded("reflections", load_reflections, problems):
+        for prompt in reflections.prompts:
+            record = _record(saved, prompt.id)
             text = record.get("text")
             done = isinstance(text, str) and bool(text.strip())
             status = _written_on(record.get("saved_at")) if done else "Not written"
-            rows.append(_row(data.get("lesson"), "Reflection", prompt["id"], prompt.get("title"), done, status))
+            rows.append(_row(prompt.lesson, "Reflection", prompt.id, prompt.title, done, status))
     return rows
 
 
 def _flashcard_rows(problems: list[str]) -> list[dict[str, Any]]:
     store = LearnerFile("flashcards")
     rows = []
-    for deck_id in file_ids("flashcards"):
-        try:
-            deck = load_deck(deck_id)
-        except ContentError as error:
-            problems.append(str(error))
-            continue
+    for deck_id, deck in _loaded("flashcards", load_deck, problems):
         known = saved_known(deck_id, store) & {card.id for card in deck.cards}
         total = len(deck.cards)
         rows.append(_row(None, "Flashcards", deck_id, deck.title, len(known) == total,
