@@ -18,6 +18,12 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 _REDIRECTING_ENV = ("CLIENTCARE_DB_URL", "CLIENTCARE_EXCHANGE", "CLIENTCARE_COURSE_ROOT")
 
 
+def tools_on_path(env: dict) -> dict:
+    """``env`` with this environment's bin folder first on PATH: nbgrader runs `alembic` and kernels by name."""
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
 class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message includes what it printed."""
 
@@ -41,9 +47,7 @@ class Course:
         ``isolated`` drops environment settings that could redirect nbgrader to a
         real gradebook or exchange (used for the demo and the tests).
         """
-        env = dict(os.environ)
-        # nbgrader runs `alembic` and kernels by name: find this environment's first.
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env = tools_on_path(dict(os.environ))
         if isolated:
             for name in _REDIRECTING_ENV:
                 env.pop(name, None)

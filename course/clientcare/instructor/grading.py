@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TextIO
 
+from .course import tools_on_path
 from .integrity import LOG_PREFIX, notable_errors, preflight
 from .sandbox import install_kernelspec
 
@@ -92,7 +93,6 @@ def _start_worker(root: str, notebook_budget: float) -> None:
     # Kernels inherit this process's stderr and print start-up chatter on it; keep the
     # instructor's terminal for the progress bar. nbgrader's own log is captured per learner.
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     config = load_course_config(Path(root))
     per_cell = config.ExecutePreprocessor.get("timeout", 30)
     budget = NotebookBudget(per_cell, notebook_budget)
@@ -179,7 +179,7 @@ def grade_cohort(
         return []
     workers = max(1, min(workers or default_workers(), len(students)))
     config = load_course_config(root)
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    tools_on_path(os.environ)  # workers inherit it
     with Gradebook(CourseDirectory(config=config, root=str(root)).db_url):
         pass  # create or upgrade the gradebook once, before workers race to do it
     install_kernelspec()  # the sandboxed kernel nbgrader_config.py names

@@ -34,6 +34,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
 from . import guard
+from .sandbox import PROTECTED_ENV
 
 KEPT_ASIDE = ".clientcare-originals"
 NOTES_HEADING = "**Notes from the autograder**"
@@ -344,7 +345,6 @@ def strip_marks(source: str) -> str:
 
 # ---------------------------------------------------------------- running away from the course
 
-PROTECTED_ENV = "CLIENTCARE_PROTECTED_PATHS"
 
 
 class IsolatedExecute(Execute):
