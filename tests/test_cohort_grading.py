@@ -147,3 +147,29 @@ def test_a_failed_submission_is_reported_by_its_cause_not_nbgraders_wrapper():
               "log": "[ERROR] There was an error processing assignment: fee-proposals\n"
                      "[ERROR] Please see the the above traceback for details on the specific errors"}
     assert _failure_reason(result) == "nbclient.exceptions.DeadKernelError: Kernel died"
+
+
+def test_a_kernel_that_dies_while_starting_is_replaced(monkeypatch, tmp_path):
+    """Several graders starting kernels at once occasionally lose one before it runs anything."""
+    import nbformat
+    from nbgrader.preprocessors import Execute
+
+    from clientcare.instructor.integrity import IsolatedExecute
+
+    attempts = []
+
+    def flaky(self, nb, resources):
+        attempts.append(resources["metadata"]["path"])
+        if len(attempts) < 3:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return nb, resources
+
+    monkeypatch.setattr(Execute, "preprocess", flaky)
+    (tmp_path / "data.csv").write_text("a\n1\n")
+    notebook = nbformat.v4.new_notebook()
+    result, _ = IsolatedExecute().preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
+    assert result is notebook and len(attempts) == 3
+    attempts.clear()
+    with pytest.raises(RuntimeError, match="before replying to kernel_info"):
+        IsolatedExecute(startup_attempts=2).preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
+    assert len(attempts) == 2

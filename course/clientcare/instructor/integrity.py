@@ -356,6 +356,18 @@ class IsolatedExecute(Execute):
     """
 
     protected_paths = List(Unicode(), help="Paths the grading kernel may not read").tag(config=True)
+    startup_attempts = Integer(3, help="Kernels to try when one dies before running any cell").tag(config=True)
+
+    def _run_with_fresh_kernels(self, nb: NotebookNode, resources: dict):
+        """Run the notebook; a kernel that dies while starting (before any learner code) is replaced."""
+        for attempt in range(1, self.startup_attempts + 1):
+            try:
+                return super().preprocess(nb, resources)
+            except RuntimeError as error:
+                if "before replying to kernel_info" not in str(error) or attempt == self.startup_attempts:
+                    raise
+                self.log.warning("%s the grading kernel died while starting (attempt %d); starting another",
+                                 LOG_PREFIX, attempt)
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         metadata = resources.setdefault("metadata", {})
@@ -367,7 +379,7 @@ class IsolatedExecute(Execute):
             metadata["path"] = str(workdir)
             os.environ[PROTECTED_ENV] = os.pathsep.join(self.protected_paths)
             try:
-                return super().preprocess(nb, resources)
+                return self._run_with_fresh_kernels(nb, resources)
             finally:
                 metadata["path"] = original
                 if saved is None:
