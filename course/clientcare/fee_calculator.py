@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
 import ipywidgets as widgets
-from IPython.display import Image, display
+from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .fees import FeeLine, fee_breakdown, cost_by_role, format_money, SUBTOTAL_LABEL, TOTAL_LABEL
+from .style import heading, name_group, new_id, themed
 
 PRESET_RATES = {
     "Director": 150.0,
@@ -76,8 +78,31 @@ class FeeCalculatorSession:
         return None if self.breakdown is None else float(self.breakdown["cost"].iloc[-1])
 
 
+def parse_amount(text: str, name: str, where: str) -> float:
+    """A number typed by the learner ("1,200", "£150", " 4.5 "), or ValueError naming the line and box.
+
+    Nothing is ever filled in for the learner: a blank box is reported, not replaced. (Whether
+    the number is allowed, e.g. not negative, is the fee model's rule: :func:`clientcare.fees.validate_line`.)"""
+    typed = str(text).strip()
+    cleaned = typed.replace(",", "").replace("£", "").strip()
+    if not cleaned:
+        raise ValueError(f"{where}: {name} is missing")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ValueError(f"{where}: {name} must be a number, not '{typed}'") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{where}: {name} must be a number, not '{typed}'")
+    return int(value) if value == int(value) else value
+
+
+def _number_text(value: float | int) -> str:
+    return f"{value:g}"
+
+
 class FeeRow:
-    """The inputs of one line: role, people, hours and hourly rate, and a Remove button."""
+    """The inputs of one line: role, people, hours and hourly rate, a Remove button, and beside them
+    what is wrong with the line, if anything."""
 
     def __init__(self, number: int, role: str = "Consultant", people: int = 1, hours: float = 0.0,
                  rate: float | None = None):
@@ -85,20 +110,27 @@ class FeeRow:
             rate = PRESET_RATES.get(role, 0.0)
         self.role = widgets.Combobox(
             value=role, options=list(PRESET_RATES), ensure_option=False, description="Role",
-            placeholder="Choose or type a role", style=LABEL_STYLE, layout=widgets.Layout(width="250px"))
-        self.people = widgets.IntText(value=people, description="People", style=LABEL_STYLE,
-                                      layout=widgets.Layout(width="120px"))
-        self.hours = widgets.FloatText(value=hours, description="Hours each", style=LABEL_STYLE,
-                                       layout=widgets.Layout(width="160px"))
-        self.rate = widgets.FloatText(value=rate, description="Rate (£ per hour)", style=LABEL_STYLE,
-                                      layout=widgets.Layout(width="200px"))
-        self.remove = widgets.Button(description="Remove", icon="trash", layout=widgets.Layout(width="auto"))
-        self.box = widgets.HBox([self.role, self.people, self.hours, self.rate, self.remove])
+            placeholder="Choose or type a role", style=LABEL_STYLE, continuous_update=False)
+        self.people = widgets.Text(value=_number_text(people), description="People", style=LABEL_STYLE,
+                                   continuous_update=False)
+        self.hours = widgets.Text(value=_number_text(hours), description="Hours each", style=LABEL_STYLE,
+                                  continuous_update=False)
+        self.rate = widgets.Text(value=_number_text(rate), description="Rate (£ per hour)", style=LABEL_STYLE,
+                                 continuous_update=False)
+        self.remove = widgets.Button(description="Remove", icon="trash")
+        self.error = widgets.HTML()
+        for control, css in [(self.role, "cc-fee-role"), (self.people, "cc-fee-number"),
+                             (self.hours, "cc-fee-number"), (self.rate, "cc-fee-number")]:
+            control.add_class(css)
+        self.box = widgets.HBox([self.role, self.people, self.hours, self.rate, self.remove, self.error])
+        self.box.add_class("cc-fee-row")
+        self._preset_rate = PRESET_RATES.get(role)
         self.role.observe(self._apply_preset, names="value")
         self.renumber(number)
 
     def renumber(self, number: int) -> None:
         """Tooltips say which line a control belongs to, for screen readers."""
+        self.number = number
         self.role.tooltip = f"Role on line {number}: pick a preset or type your own"
         self.people.tooltip = f"Number of people in this role on line {number}"
         self.hours.tooltip = f"Hours each person works, line {number}"
@@ -106,54 +138,81 @@ class FeeRow:
         self.remove.tooltip = f"Remove line {number}"
 
     def _apply_preset(self, change: dict) -> None:
-        """Choosing a preset role fills in its standard hourly rate."""
-        if change["new"] in PRESET_RATES:
-            self.rate.value = PRESET_RATES[change["new"]]
+        """Choosing a preset role fills in its standard hourly rate, unless the learner typed a rate of
+        their own (the rate box is then left as it is)."""
+        new = PRESET_RATES.get(change["new"])
+        if new is None:
+            return
+        typed = self.rate.value.strip()
+        if not typed or (self._preset_rate is not None and typed == _number_text(self._preset_rate)):
+            self.rate.value = _number_text(new)
+        self._preset_rate = new
 
     def fee_line(self) -> FeeLine:
-        """The line as the fee model sees it."""
-        return FeeLine(self.role.value, self.people.value, self.hours.value, self.rate.value)
+        """The line as the fee model sees it; ValueError naming the line and box if one cannot be read."""
+        role = self.role.value.strip()
+        where = f"Line {self.number} ({role})" if role else f"Line {self.number}"
+        return FeeLine(self.role.value, parse_amount(self.people.value, "people", where),
+                       parse_amount(self.hours.value, "hours", where),
+                       parse_amount(self.rate.value, "hourly rate", where))
+
+    def show_error(self, message: str | None) -> None:
+        self.error.value = (f'<span class="cc-field-error" role="alert">{html.escape(message)}</span>'
+                            if message else "")
 
     def controls(self) -> list[widgets.Widget]:
         """The inputs whose changes trigger a recalculation."""
         return [self.role, self.people, self.hours, self.rate]
 
 
+_COLUMNS = [("Role", "cc-text-cell"), ("People", "cc-num"), ("Hours each", "cc-num"),
+            ("Hourly rate", "cc-num"), ("Cost", "cc-num")]
+
+
 def breakdown_html(breakdown) -> str:
-    """The breakdown as an accessible HTML table with money formatted as £1,234.56."""
-    header = "".join(f'<th scope="col">{name}</th>' for name in
-                     ["Role", "People", "Hours each", "Hourly rate", "Cost"])
+    """The breakdown as an accessible HTML table with money formatted as £1,234.56. Each column's
+    header is aligned as its figures are (roles left, numbers right); the table scrolls sideways
+    in a narrow window instead of being cut off."""
+    header = "".join(f'<th scope="col" class="{css}">{name}</th>' for name, css in _COLUMNS)
     body = []
     for row in breakdown.itertuples(index=False):
         summary = row.role in (SUBTOTAL_LABEL, TOTAL_LABEL) or row.role.startswith("Overheads")
         cells = [
-            f'<th scope="row">{html.escape(row.role)}</th>',
-            "<td></td>" if summary else f"<td>{row.people}</td>",
-            "<td></td>" if summary else f"<td>{row.hours:g}</td>",
-            "<td></td>" if summary else f"<td>{format_money(row.rate)}</td>",
-            f"<td>{format_money(row.cost)}</td>",
+            f'<th scope="row" class="cc-text-cell">{html.escape(row.role)}</th>',
+            '<td class="cc-num"></td>' if summary else f'<td class="cc-num">{row.people}</td>',
+            '<td class="cc-num"></td>' if summary else f'<td class="cc-num">{row.hours:g}</td>',
+            '<td class="cc-num"></td>' if summary else f'<td class="cc-num">{format_money(row.rate)}</td>',
+            f'<td class="cc-num">{format_money(row.cost)}</td>',
         ]
-        weight = ' style="font-weight:bold"' if row.role == TOTAL_LABEL else ""
-        body.append(f"<tr{weight}>{''.join(cells)}</tr>")
+        css = ' class="cc-total"' if row.role == TOTAL_LABEL else ""
+        body.append(f"<tr{css}>{''.join(cells)}</tr>")
     return (
-        '<table class="clientcare-fees" style="border-collapse:collapse">'
+        '<div class="cc-table-scroll" role="region" aria-label="Itemised fee breakdown" tabindex="0">'
+        '<table class="cc-table clientcare-fees">'
         "<caption>Itemised fee breakdown</caption>"
-        f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        "<style>.clientcare-fees th,.clientcare-fees td{padding:2px 10px;text-align:right}"
-        ".clientcare-fees th[scope=row]{text-align:left}</style>"
+        f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
+# Drawn in this colour, then replaced by the theme's text colour (SVG currentColor).
+_INK = "#010203"
+
+
 def cost_chart(breakdown) -> Figure:
-    """A horizontal bar chart of cost by role, plus the OH&P allowance."""
+    """A horizontal bar chart of cost by role, plus the OH&P allowance, on a transparent background."""
     costs = cost_by_role(breakdown)
     figure = Figure(figsize=(8, 1 + 0.5 * max(len(costs), 1)))
+    figure.patch.set_alpha(0)
     axes = figure.subplots()
+    axes.set_facecolor("none")
     colours = ["#2b6cb0"] * (len(costs) - 1) + ["#c05621"]  # OH&P stands out from the roles
     bars = axes.barh(list(costs.index)[::-1], list(costs.values)[::-1], color=colours[::-1])
-    axes.bar_label(bars, labels=[format_money(value) for value in costs.values[::-1]], padding=3)
-    axes.set_xlabel("Cost (£)")
-    axes.set_title("Where the fee goes")
+    axes.bar_label(bars, labels=[format_money(value) for value in costs.values[::-1]], padding=3, color=_INK)
+    axes.set_xlabel("Cost (£)", color=_INK)
+    axes.set_title("Where the fee goes", color=_INK)
+    axes.tick_params(colors=_INK)
+    for spine in axes.spines.values():
+        spine.set_color(_INK)
     axes.xaxis.set_major_formatter(lambda value, _pos: format_money(value).split(".")[0])
     axes.xaxis.set_major_locator(MaxNLocator(5))
     axes.margins(x=0.2)
@@ -161,33 +220,63 @@ def cost_chart(breakdown) -> Figure:
     return figure
 
 
-def figure_png(figure: Figure) -> bytes:
-    """The figure as PNG bytes (no pyplot state, so nothing leaks between redraws)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()
+def figure_svg(figure: Figure) -> str:
+    """The figure as inline SVG whose text and axes take the theme's text colour (no pyplot state)."""
+    buffer = io.StringIO()
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "clientcare-fees"}):
+        figure.savefig(buffer, format="svg", transparent=True)
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]  # drop the XML declaration and doctype
+    return svg.replace(_INK, "currentColor")
+
+
+def chart_description(breakdown) -> str:
+    """The chart in words, for screen readers (its text equivalent; the table has every figure)."""
+    costs = cost_by_role(breakdown)
+    parts = [f"{role} {format_money(cost)}" for role, cost in costs.items()]
+    return "Bar chart, where the fee goes: " + "; ".join(parts) + "."
+
+
+def chart_html(breakdown) -> str:
+    svg = figure_svg(cost_chart(breakdown))
+    label = html.escape(chart_description(breakdown), quote=True)
+    size = re.search(r'<svg[^>]*?\swidth="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    svg = re.sub(r'(<svg[^>]*?)\swidth="[\d.]+pt" height="[\d.]+pt"', r"\1", svg, count=1)
+    max_width = f"max-width:{size.group(1)}pt;" if size else ""
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{label}" width="100%" style="{max_width}height:auto" ', 1)
+    return f'<figure class="cc-chart" style="margin:0">{svg}</figure>'
 
 
 class FeeCalculatorView(widgets.VBox):
-    """Rows of inputs, an OH&P slider, a breakdown table and a chart, kept in step."""
+    """Rows of inputs, an OH&P slider, a breakdown table and a chart, kept in step.
+
+    A value that cannot be used is reported beside its line (and above the table), and the
+    last valid breakdown stays on screen, marked as such, until it is corrected: the table and
+    chart never vanish and the page does not jump. No box is ever changed behind the learner's back.
+    """
 
     def __init__(self, session: FeeCalculatorSession):
         self.session = session
         self.rows: list[FeeRow] = []
+        ohp_label_id = new_id("ohp")
+        self.ohp_label = widgets.HTML(f'<span id="{ohp_label_id}">Overheads and profit (OH&amp;P), '
+                                      "% of the subtotal</span>")
         self.ohp = widgets.FloatSlider(
-            value=session.ohp_percent, min=0, max=30, step=0.5, description="Overheads and profit (OH&P) %",
+            value=session.ohp_percent, min=0, max=30, step=0.5, description="OH&P %",
             tooltip="Allowance for overheads and profit, as a percentage of the subtotal",
-            readout_format=".1f", style=LABEL_STYLE, layout=widgets.Layout(width="450px"))
+            readout_format=".1f", style=LABEL_STYLE, layout=widgets.Layout(width="100%", max_width="450px"))
+        name_group(self.ohp, ohp_label_id)
         self.add = widgets.Button(description="Add a line", icon="plus", tooltip="Add another role to the fee")
-        self.message = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
+        self.message = widgets.HTML()
         self.table = widgets.HTML()
-        self.chart = widgets.Output()
-        self.rows_box = widgets.VBox()
+        self.chart = widgets.HTML()
+        self.rows_box = widgets.VBox(layout=widgets.Layout(width="100%"))
         super().__init__([
-            widgets.HTML("<b>Fee calculator</b>: for each role, enter the people, the hours each "
-                         "works and the hourly rate."),
-            self.rows_box, self.add, self.ohp, self.message, self.table, self.chart,
+            widgets.HTML(heading("Fee calculator", 3)
+                         + "<p>For each role, enter the people, the hours each works and the hourly rate.</p>"),
+            self.rows_box, self.add, self.ohp_label, self.ohp, self.message, self.table, self.chart,
         ])
+        themed(self, "fees")
         self.ohp.observe(self.recalculate, names="value")
         self.add.on_click(lambda _button: self.add_row())
         for line in session.lines:
@@ -218,23 +307,37 @@ class FeeCalculatorView(widgets.VBox):
             self.recalculate()
 
     def recalculate(self, _change: dict | None = None) -> None:
-        """Rebuild the breakdown and chart; show the problem instead if an input is invalid."""
-        self.session.update([row.fee_line() for row in self.rows], self.ohp.value)
-        if self.session.breakdown is None:
-            self.message.value = (f'<span role="alert" style="color:#b00020">{html.escape(self.session.error)}. '
-                                  "Correct it to see the fee.</span>")
-            self.table.value = ""
-            self.chart.clear_output()
+        """Rebuild the breakdown and chart; if an input cannot be used, say so beside it and keep
+        showing the last valid breakdown."""
+        lines, problems = [], []
+        for row in self.rows:
+            try:
+                lines.append(row.fee_line())
+                row.show_error(None)
+            except ValueError as error:
+                row.show_error(str(error))
+                problems.append(str(error))
+        if not problems:
+            self.session.update(lines, self.ohp.value)
+            if self.session.error:
+                problems.append(self.session.error)
+                self._show_model_error(self.session.error)
+        if problems:
+            self.session.breakdown = None  # the current inputs have no fee
+            shown = "the fee below is the last one that could be worked out" if self.table.value else \
+                "the fee appears once every line can be worked out"
+            self.message.value = (f'<p class="cc-alert" role="alert">{html.escape(problems[0])}. '
+                                  f"Correct it: {shown}.</p>")
             return
         self.message.value = ""
         self.table.value = breakdown_html(self.session.breakdown)
-        self._draw(self.session.breakdown)
+        self.chart.value = chart_html(self.session.breakdown)
 
-    def _draw(self, breakdown) -> None:
-        png = figure_png(cost_chart(breakdown))
-        with self.chart:
-            self.chart.clear_output(wait=True)
-            display(Image(data=png, format="png", alt="Bar chart of cost by role and OH&P"))
+    def _show_model_error(self, message: str) -> None:
+        """Put the fee model's message beside the line it names (e.g. "Line 2 (Consultant): ...")."""
+        for row in self.rows:
+            if message.startswith(f"Line {row.number} ") or message.startswith(f"Line {row.number}:"):
+                row.show_error(message)
 
 
 def show_fee_calculator() -> FeeCalculatorView:

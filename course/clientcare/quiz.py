@@ -20,22 +20,13 @@ from .content import (
     ContentError, check_known_fields, field, identifier, load_item, markdown_html, require_mapping, unique, where,
 )
 from .store import LearnerFile
+from .style import heading, name_group, new_id, themed
 
 KINDS = ("single", "multiple")
 MIN_OPTIONS, MAX_OPTIONS = 2, 6
 QUIZ_FIELDS = {"id", "title", "lesson", "questions"}
 QUESTION_FIELDS = {"id", "kind", "prompt", "options", "explanation"}
 OPTION_FIELDS = {"text", "correct", "feedback"}
-
-# Let long option text wrap instead of being cut off with an ellipsis.
-CHOICE_CSS = (
-    "<style>.clientcare-choices label, .clientcare-choices .widget-label-basic,"
-    ".clientcare-choices .jupyter-widget-label-basic{white-space:normal;height:auto;"
-    "line-height:1.4;overflow:visible}"
-    ".clientcare-choices .jupyter-widget-checkbox,.clientcare-choices .widget-checkbox"
-    "{height:auto;width:auto;margin-bottom:4px}</style>"
-)
-
 
 # ---------------------------------------------------------------- model
 
@@ -176,8 +167,8 @@ def answer_feedback(question: Question, selected: int | Iterable[int] | None) ->
     chosen = selection_set(selected)
     right = score_question(question, chosen)
     verdict = "Correct" if right else ("Not answered" if not chosen else "Not quite")
-    colour = "#1b7f3b" if right else "#b00020"
-    parts = [f'<p style="color:{colour}"><b>{verdict}</b></p>', "<ul>"]
+    tone = "cc-good" if right else "cc-bad"  # colours in static/clientcare.css, contrast checked in both themes
+    parts = [f'<p class="{tone}"><b>{verdict}</b></p>', "<ul>"]
     for n, option in enumerate(question.options):
         if n in chosen:
             mark = "right" if option.correct else "not right"
@@ -247,24 +238,27 @@ class QuestionView(widgets.VBox):
 
     def __init__(self, question: Question, number: int):
         self.question = question
-        heading = f"Question {number}" + (" (select all that apply)" if question.kind == "multiple" else "")
-        self.prompt = widgets.HTML(f"<b>{heading}</b>{markdown_html(question.prompt)}")
+        title = f"Question {number}" + (" (select all that apply)" if question.kind == "multiple" else "")
+        prompt_id = new_id("question")  # the question text names the group of options
+        self.prompt = widgets.HTML(heading(title, 4, css="cc-subtitle")
+                                   + f'<div id="{prompt_id}">{markdown_html(question.prompt)}</div>')
         if question.kind == "single":
             self.radio = widgets.RadioButtons(
                 options=[(option.text, n) for n, option in enumerate(question.options)], value=None,
-                description="Answer", tooltip=f"Choose one answer to question {number}",
-                layout=widgets.Layout(width="auto"))
+                layout=widgets.Layout(width="100%"))
             self.checks: list[widgets.Checkbox] = []
             choices = self.radio
         else:
             self.radio = None
             self.checks = [widgets.Checkbox(value=False, description=option.text, indent=False,
-                                            tooltip=option.text, layout=widgets.Layout(width="auto"))
+                                            layout=widgets.Layout(width="100%"))
                            for option in question.options]
-            choices = widgets.VBox(self.checks)
+            choices = widgets.VBox(self.checks, layout=widgets.Layout(width="100%"))
         choices.add_class("clientcare-choices")
+        name_group(choices, prompt_id)
         self.feedback = widgets.HTML()
-        super().__init__([self.prompt, choices, self.feedback], layout=widgets.Layout(margin="0 0 12px 0"))
+        super().__init__([self.prompt, choices, self.feedback],
+                         layout=widgets.Layout(margin="0 0 12px 0", width="100%"))
 
     def selection(self) -> frozenset[int]:
         """The options currently selected."""
@@ -298,17 +292,18 @@ class QuizView(widgets.VBox):
                                             tooltip="Check your answers and see feedback")
         self.retry_button = widgets.Button(description="Retry", disabled=True,
                                            tooltip="Clear your answers and try the quiz again")
-        self.score = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
+        self.score = widgets.HTML()
         self.history = widgets.HTML(self._history_text())
         self.submit_button.on_click(lambda _button: self.submit())
         self.retry_button.on_click(lambda _button: self.retry())
         super().__init__([
-            widgets.HTML(CHOICE_CSS + f"<h3>{html.escape(quiz.title)}</h3>"),
+            widgets.HTML(heading(quiz.title)),
             self.history,
             *self.questions,
             widgets.HBox([self.submit_button, self.retry_button]),
             self.score,
         ])
+        themed(self, "quiz")
 
     def submit(self) -> int:
         """Score the answers, show feedback, save the attempt; returns the score."""
@@ -337,12 +332,12 @@ class QuizView(widgets.VBox):
 
     def _history_text(self) -> str:
         warning, record = self.session.warning, self.session.record
-        note = f'<p style="color:#b00020">{html.escape(warning)}</p>' if warning else ""
+        note = f'<p class="cc-alert" role="alert">{html.escape(warning)}</p>' if warning else ""
         if not record:
             return note
         attempts = record.get("attempts", 0)
-        return note + (f"<p><i>Your best score so far: {record.get('best', 0)} of {record.get('total', 0)} "
-                       f"({attempts} attempt{'s' if attempts != 1 else ''}).</i></p>")
+        return note + (f"<p class='cc-muted'>Your best score so far: {record.get('best', 0)} of {record.get('total', 0)} "
+                       f"({attempts} attempt{'s' if attempts != 1 else ''}).</p>")
 
 
 def show_quiz(quiz_id: str) -> QuizView:

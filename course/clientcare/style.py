@@ -58,9 +58,9 @@ def themed(box: widgets.Box, kind: str, *, panel: bool = True) -> widgets.Box:
 
 
 def name_group(control: widgets.Widget, label_id: str) -> widgets.Widget:
-    """Name ``control`` (a RadioButtons or a slider) by the element with id ``label_id``."""
+    """Name ``control`` (radio buttons, a box of tick boxes, a slider) by the element with id ``label_id``."""
     control.add_class(f"cc-name-{label_id}")
-    if isinstance(control, widgets.RadioButtons):
+    if isinstance(control, (widgets.RadioButtons, widgets.Box)):
         control.add_class("cc-group")
     return control
 

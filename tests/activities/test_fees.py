@@ -1,4 +1,5 @@
 """The fee model (clientcare.fees) and the fee calculator widget built on it."""
+import html
 from decimal import Decimal
 
 import pandas as pd
@@ -92,7 +93,7 @@ def test_no_lines_gives_a_zero_fee():
 def test_calculator_starts_with_preset_roles_and_a_correct_total():
     calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
     assert [row.role.value for row in calc.rows] == ["Director", "Consultant", "Administrator"]
-    assert calc.rows[0].rate.value == PRESET_RATES["Director"] == 150
+    assert calc.rows[0].rate.value == "150" and PRESET_RATES["Director"] == 150
     assert calc.session.total == 4186.0
     assert "£4,186.00" in calc.table.value
     assert calc.message.value == ""
@@ -100,7 +101,7 @@ def test_calculator_starts_with_preset_roles_and_a_correct_total():
 
 def test_calculator_recomputes_when_an_input_changes():
     calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
-    calc.rows[1].hours.value = 30  # 2 consultants x 30 h x £70 = £4,200
+    calc.rows[1].hours.value = "30"  # 2 consultants x 30 h x £70 = £4,200
     assert calc.session.breakdown["cost"].iloc[1] == 4200.0
     assert calc.session.total == round((600 + 4200 + 240) * 1.15, 2)
     calc.ohp.value = 0
@@ -111,7 +112,7 @@ def test_calculator_recomputes_when_an_input_changes():
 def test_choosing_a_preset_role_fills_in_its_rate():
     calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
     calc.rows[2].role.value = "Senior consultant"
-    assert calc.rows[2].rate.value == 95
+    assert calc.rows[2].rate.value == "95"
     assert calc.session.breakdown["role"].iloc[2] == "Senior consultant"
     assert calc.session.breakdown["cost"].iloc[2] == 6 * 95
 
@@ -129,13 +130,44 @@ def test_adding_and_removing_lines():
     assert calc.rows[-1].role.value == "Consultant" and len(calc.rows) == 2
 
 
-def test_invalid_input_shows_the_message_instead_of_a_stale_fee():
+def test_invalid_input_is_named_beside_its_line_and_the_last_valid_fee_stays():
+    # issue 14: a bad value no longer empties the table and chart (the page jumped); the last
+    # valid breakdown stays, and the session reports no total for the current inputs.
     calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
-    calc.rows[0].hours.value = -4
+    calc.rows[0].hours.value = "-4"
     assert "Line 1 (Director): hours cannot be negative" in calc.message.value
-    assert calc.session.total is None and calc.table.value == ""
-    calc.rows[0].hours.value = 4
-    assert calc.message.value == "" and calc.session.total == 4186.0
+    assert "hours cannot be negative" in calc.rows[0].error.value and calc.rows[1].error.value == ""
+    assert calc.session.total is None
+    assert "£4,186.00" in calc.table.value and "<svg" in calc.chart.value
+    assert "last one that could be worked out" in calc.message.value
+    calc.rows[0].hours.value = "4"
+    assert calc.message.value == "" and calc.rows[0].error.value == "" and calc.session.total == 4186.0
+
+
+def test_a_blank_or_unreadable_box_is_reported_and_never_replaced():
+    calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
+    calc.rows[0].rate.value = ""
+    assert calc.rows[0].rate.value == ""  # not put back to the preset rate
+    assert "Line 1 (Director): hourly rate is missing" in calc.rows[0].error.value
+    assert calc.session.total is None and "£4,186.00" in calc.table.value
+    calc.rows[1].people.value = "two"
+    assert "Line 2 (Consultant): people must be a number, not 'two'" in html.unescape(calc.rows[1].error.value)
+    calc.rows[0].rate.value, calc.rows[1].people.value = "£150", "2"
+    assert calc.session.total == round((150 * 4 + 2 * 20 * 70 + 6 * 40) * 1.15, 2)
+
+
+def test_a_preset_role_does_not_overwrite_a_rate_the_learner_typed():
+    calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
+    calc.rows[2].rate.value = "55"
+    calc.rows[2].role.value = "Director"
+    assert calc.rows[2].rate.value == "55"
+
+
+def test_the_chart_has_a_text_equivalent_and_follows_the_theme():
+    calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
+    chart = calc.chart.value
+    assert 'role="img"' in chart and "Director £600.00" in chart and "Consultant £2,800.00" in chart
+    assert "currentColor" in chart and "#ffffff" not in chart.lower()  # transparent, drawn in the text colour
 
 
 def test_every_control_has_a_label_or_tooltip():

@@ -1,6 +1,6 @@
 // What ipywidgets cannot say in its own markup, said for the course's widgets (inside `.clientcare`):
-// - a box of radio buttons with class `cc-group` is a radiogroup named by the element whose id is
-//   given by its class `cc-name-<id>` (the question);
+// - a box with class `cc-group` is a group (a radiogroup if it holds radio buttons) named by the
+//   element whose id is given by its class `cc-name-<id>` (the question);
 // - a slider with class `cc-name-<id>` is named by that element, or else by its own description;
 // - a toggle button says whether it is pressed (aria-pressed), as its colour does.
 // Loaded once per page (clientcare/style.py); it follows the widgets as they are drawn and redrawn.
@@ -17,9 +17,11 @@
   }
   function apply() {
     document.querySelectorAll('.clientcare .cc-group').forEach(function (widget) {
-      const box = widget.querySelector('.widget-radio-box, .jupyter-widget-radio-box') || widget;
+      const radios = widget.querySelector('.widget-radio-box, .jupyter-widget-radio-box');
+      const box = radios || widget;
+      const role = radios ? 'radiogroup' : 'group';
       const id = nameOf(widget);
-      if (box.getAttribute('role') !== 'radiogroup') box.setAttribute('role', 'radiogroup');
+      if (box.getAttribute('role') !== role) box.setAttribute('role', role);
       if (id && document.getElementById(id) && box.getAttribute('aria-labelledby') !== id) {
         box.setAttribute('aria-labelledby', id);
       }
