@@ -3,12 +3,17 @@
 The scoring rules are plain functions (``score_question``, ``score_quiz``) so they can
 be tested without any widget. A question scores 1 when the learner's selection is
 exactly the set of correct options, otherwise 0: a partly right answer to a
-"select all that apply" question scores 0. Results are saved to the learner's
+"select all that apply" question scores 0. A numeric question scores 1 when the
+number entered is within the question's tolerance of the answer; a number close to
+one of the listed ``mistakes`` gets that mistake's feedback. A quiz with ``draw: N``
+is a bank: each attempt draws N of its questions. Results are saved to the learner's
 ``quiz.json`` as ``{quiz_id: {"last": n, "best": n, "total": m, "attempts": k}}``.
 """
 from __future__ import annotations
 
 import html
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -20,10 +25,12 @@ from .content import (
 )
 from .store import LearnerFile
 
-KINDS = ("single", "multiple")
+KINDS = ("single", "multiple", "numeric")
 MIN_OPTIONS, MAX_OPTIONS = 2, 6
-QUIZ_FIELDS = {"id", "title", "lesson", "questions"}
+QUIZ_FIELDS = {"id", "title", "lesson", "questions", "draw"}
 QUESTION_FIELDS = {"id", "kind", "prompt", "options", "explanation"}
+NUMERIC_FIELDS = {"id", "kind", "prompt", "answer", "tolerance", "unit", "mistakes", "feedback", "explanation"}
+MISTAKE_FIELDS = {"value", "tolerance", "feedback"}
 OPTION_FIELDS = {"text", "correct", "feedback"}
 
 # Let long option text wrap instead of being cut off with an ellipsis.
@@ -49,34 +56,66 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Mistake:
+    """A likely wrong answer to a numeric question, and feedback naming the mistake."""
+
+    value: float
+    tolerance: float
+    feedback: str
+
+    def matches(self, number: float) -> bool:
+        return abs(number - self.value) <= self.tolerance + 1e-9
+
+
+@dataclass(frozen=True)
 class Question:
-    """A single-choice or multiple-choice question."""
+    """A single-choice, multiple-choice or numeric question.
+
+    A numeric question has no options: the learner types a number, right when it is
+    within ``tolerance`` of ``answer``; ``feedback`` is shown when it is right.
+    """
 
     id: str
     kind: str
     prompt: str
-    options: tuple[Option, ...]
+    options: tuple[Option, ...] = ()
     explanation: str | None = None
+    answer: float | None = None
+    tolerance: float = 0.0
+    unit: str | None = None
+    mistakes: tuple[Mistake, ...] = ()
+    feedback: str | None = None
 
     @property
     def correct(self) -> frozenset[int]:
         """Positions (from 0) of the correct options."""
         return frozenset(i for i, option in enumerate(self.options) if option.correct)
 
+    def is_right(self, number: float | None) -> bool:
+        """For a numeric question: is ``number`` within the tolerance of the answer?"""
+        return number is not None and abs(number - self.answer) <= self.tolerance + 1e-9
+
+    def mistake_for(self, number: float | None) -> Mistake | None:
+        """The listed mistake ``number`` matches, if any (a right answer matches none)."""
+        if number is None or self.is_right(number):
+            return None
+        return next((mistake for mistake in self.mistakes if mistake.matches(number)), None)
+
 
 @dataclass(frozen=True)
 class Quiz:
-    """One lesson's quiz."""
+    """One lesson's quiz; with ``draw``, a bank from which each attempt draws that many questions."""
 
     id: str
     title: str
     lesson: int
     questions: tuple[Question, ...]
+    draw: int | None = None
 
     @property
     def total(self) -> int:
-        """The best possible score: one point per question."""
-        return len(self.questions)
+        """The best possible score of one attempt: one point per question asked."""
+        return self.draw or len(self.questions)
 
 
 def parse_option(item: Any, at: str) -> Option:
@@ -86,16 +125,55 @@ def parse_option(item: Any, at: str) -> Option:
     return Option(field(item, "text", str, at), field(item, "correct", bool, at), field(item, "feedback", str, at))
 
 
+def _number(item: dict[str, Any], name: str, at: str, *, required: bool = True, default: float = 0.0) -> float:
+    if name not in item or item[name] is None:
+        if required:
+            raise ContentError(f"{at}: field '{name}' is missing")
+        return default
+    value = item[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ContentError(f"{at}: field '{name}' must be a number, got {value!r}")
+    return float(value)
+
+
+def _tolerance(item: dict[str, Any], at: str) -> float:
+    tolerance = _number(item, "tolerance", at, required=False)
+    if tolerance < 0:
+        raise ContentError(f"{at}: field 'tolerance' must not be negative, got {item['tolerance']!r}")
+    return tolerance
+
+
+def parse_numeric(item: dict[str, Any], question_id: str, prompt: str, at: str) -> Question:
+    """A ``kind: numeric`` question: answer, tolerance, optional unit and likely mistakes."""
+    check_known_fields(item, NUMERIC_FIELDS, at)
+    answer, tolerance = _number(item, "answer", at), _tolerance(item, at)
+    mistakes = []
+    for n, raw in enumerate(field(item, "mistakes", list, at, required=False, default=[]), start=1):
+        mistake_at = f"{at}, mistake {n}"
+        require_mapping(raw, mistake_at)
+        check_known_fields(raw, MISTAKE_FIELDS, mistake_at)
+        mistake = Mistake(_number(raw, "value", mistake_at), _tolerance(raw, mistake_at),
+                          field(raw, "feedback", str, mistake_at))
+        if abs(mistake.value - answer) <= mistake.tolerance + tolerance:
+            raise ContentError(f"{mistake_at}: value {raw['value']!r} overlaps the right answer's tolerance")
+        mistakes.append(mistake)
+    return Question(question_id, "numeric", prompt, (), field(item, "explanation", str, at, required=False),
+                    answer, tolerance, field(item, "unit", str, at, required=False), tuple(mistakes),
+                    field(item, "feedback", str, at, required=False))
+
+
 def parse_question(item: Any, path: Path, number: int) -> Question:
     """Validate the ``number``-th question (from 1) of the quiz file at ``path``."""
     require_mapping(item, where(path, f"question {number}"))
     question_id = identifier(item, "id", where(path, f"question {number}"))
     at = where(path, f"question '{question_id}'")
-    check_known_fields(item, QUESTION_FIELDS, at)
     kind = field(item, "kind", str, at)
     if kind not in KINDS:
         raise ContentError(f"{at}: field 'kind' must be one of {', '.join(KINDS)}, got {kind!r}")
     prompt = field(item, "prompt", str, at)
+    if kind == "numeric":
+        return parse_numeric(item, question_id, prompt, at)
+    check_known_fields(item, QUESTION_FIELDS, at)
     raw_options = field(item, "options", list, at)
     if not MIN_OPTIONS <= len(raw_options) <= MAX_OPTIONS:
         raise ContentError(f"{at}: field 'options' must list {MIN_OPTIONS}-{MAX_OPTIONS} options, found {len(raw_options)}")
@@ -120,7 +198,10 @@ def parse_quiz(data: dict[str, Any], path: Path) -> Quiz:
     raw_questions = field(data, "questions", list, at)
     questions = tuple(parse_question(raw, path, n) for n, raw in enumerate(raw_questions, start=1))
     unique([question.id for question in questions], "question id", at)
-    return Quiz(quiz_id, title, lesson, questions)
+    draw = field(data, "draw", int, at, required=False)
+    if draw is not None and not 1 <= draw <= len(questions):
+        raise ContentError(f"{at}: field 'draw' must be from 1 to the {len(questions)} questions in the bank, got {draw}")
+    return Quiz(quiz_id, title, lesson, questions, draw)
 
 
 def load_quiz(quiz_id: str) -> Quiz:
@@ -129,6 +210,25 @@ def load_quiz(quiz_id: str) -> Quiz:
 
 
 # ---------------------------------------------------------------- scoring
+
+
+_NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+
+
+def parse_number(text: Any) -> float | None:
+    """A typed answer as a number: ``"£4,980"``, ``" 4980.00 "``, ``"12.5%"`` -> a float; else ``None``.
+
+    Thousands separators, a currency sign and a trailing unit or per cent sign are ignored.
+    """
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, (int, float)):
+        return float(text) if math.isfinite(text) else None
+    if not isinstance(text, str):
+        return None
+    cleaned = re.sub(r"[\s,£$€]", "", text)
+    cleaned = re.sub(r"(%|[a-zA-Z]+)$", "", cleaned) if not re.search(r"[eE][-+]?\d+$", cleaned) else cleaned
+    return float(cleaned) if _NUMBER.match(cleaned) else None
 
 
 def selection_set(selected: int | Iterable[int] | None) -> frozenset[int]:
@@ -140,14 +240,25 @@ def selection_set(selected: int | Iterable[int] | None) -> frozenset[int]:
     return frozenset(selected)
 
 
-def score_question(question: Question, selected: int | Iterable[int] | None) -> int:
-    """1 if the selection is exactly the set of correct options, else 0."""
+def score_question(question: Question, selected: Any) -> int:
+    """1 if the selection is exactly the set of correct options (numeric: the number is in tolerance), else 0."""
+    if question.kind == "numeric":
+        return int(question.is_right(parse_number(selected)))
     return int(selection_set(selected) == question.correct)
 
 
-def score_quiz(quiz: Quiz, answers: Mapping[str, int | Iterable[int] | None]) -> int:
-    """The number of questions answered exactly right; ``answers`` maps question id to selection."""
-    return sum(score_question(question, answers.get(question.id)) for question in quiz.questions)
+def score_quiz(quiz: Quiz, answers: Mapping[str, Any], questions: Iterable[Question] | None = None) -> int:
+    """The number of questions answered exactly right; ``answers`` maps question id to selection.
+
+    ``questions`` are the ones asked in this attempt (a bank's draw); by default all of them.
+    """
+    asked = quiz.questions if questions is None else questions
+    return sum(score_question(question, answers.get(question.id)) for question in asked)
+
+
+def format_number(value: float) -> str:
+    """4980.0 -> '4,980'; 12.5 -> '12.5'."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.10g}" if abs(value) < 1e15 else str(value)
 
 
 def record_attempt(quiz_id: str, score: int, total: int, store: LearnerFile | None = None) -> dict[str, int]:
@@ -170,14 +281,41 @@ def saved_result(quiz_id: str, store: LearnerFile | None = None) -> dict[str, in
     return record if isinstance(record, dict) else None
 
 
-def answer_feedback(question: Question, selected: int | Iterable[int] | None) -> str:
-    """HTML feedback: the verdict, each chosen option's feedback, missed correct options, the explanation."""
+def numeric_feedback(question: Question, typed: Any) -> str:
+    """HTML feedback for a numeric answer: the verdict, the feedback of a recognised mistake, the explanation."""
+    number = parse_number(typed)
+    blank = typed is None or (isinstance(typed, str) and not typed.strip())
+    right = question.is_right(number)
+    verdict = "Correct" if right else ("Not answered" if blank else "Not quite")
+    colour = "#1b7f3b" if right else "#b00020"
+    parts = [f'<p style="color:{colour}"><b>{verdict}</b></p>']
+    if right and question.feedback:
+        parts.append(markdown_html(question.feedback))
+    elif number is None and not blank:
+        parts.append(f"<p>{html.escape(str(typed))!s} is not a number: type digits only, such as 1250 or 12.5.</p>")
+    elif not right and not blank:
+        mistake = question.mistake_for(number)
+        parts.append(markdown_html(mistake.feedback) if mistake else
+                     f"<p>You entered {html.escape(format_number(number))}. Check each step of your working.</p>")
+    if question.explanation:
+        parts.append(f"<div><b>Explanation:</b> {markdown_html(question.explanation)}</div>")
+    return "".join(parts)
+
+
+def answer_feedback(question: Question, selected: Any, order: Iterable[int] | None = None) -> str:
+    """HTML feedback: the verdict, each chosen option's feedback, missed correct options, the explanation.
+
+    Options are discussed in ``order`` (the order the learner saw them; by default as written).
+    """
+    if question.kind == "numeric":
+        return numeric_feedback(question, selected)
     chosen = selection_set(selected)
     right = score_question(question, chosen)
     verdict = "Correct" if right else ("Not answered" if not chosen else "Not quite")
     colour = "#1b7f3b" if right else "#b00020"
     parts = [f'<p style="color:{colour}"><b>{verdict}</b></p>', "<ul>"]
-    for n, option in enumerate(question.options):
+    for n in (range(len(question.options)) if order is None else order):
+        option = question.options[n]
         if n in chosen:
             mark = "right" if option.correct else "not right"
             parts.append(f"<li>You chose <i>{html.escape(option.text)}</i> ({mark}). "
