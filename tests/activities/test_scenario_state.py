@@ -6,7 +6,7 @@ import yaml
 
 from clientcare.content import ContentError
 from clientcare.scenario import (
-    Condition, ScenarioRun, load_scenario, parse_condition, route_problems, walk_routes,
+    Condition, ScenarioSession, load_scenario, parse_condition, route_problems, walk_routes,
 )
 
 # Hiding the access problem (a 0-point choice) sets a flag that decides the ending later,
@@ -89,7 +89,7 @@ def flagged(content_dir):
 
 
 def play(scenario, *indices):
-    run = ScenarioRun(scenario)
+    run = ScenarioSession(scenario)
     for index in indices:
         run.choose(index)
     return run
