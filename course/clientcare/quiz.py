@@ -24,6 +24,7 @@ import ipywidgets as widgets
 from .content import (
     ContentError, check_known_fields, field, identifier, load_item, markdown_html, require_mapping, unique, where,
 )
+from .order import ATTEMPTS_FILE, Attempt, close_attempt, current_attempt
 from .store import LearnerFile
 
 KINDS = ("single", "multiple", "numeric")
@@ -338,12 +339,23 @@ class QuizSession:
 
     With a ``store``, each submitted attempt is saved to it (see :func:`record_attempt`);
     without one, nothing is saved (e.g. in tests of the logic).
+
+    With an ``attempt`` (see :mod:`clientcare.order`), a bank's questions are drawn and
+    every question's options are shown in an order drawn for this learner and attempt;
+    submitting closes the attempt (in ``attempts``, the learner's attempts file), so a
+    retry draws and shuffles again, while a new session on the same unsubmitted attempt
+    (e.g. after a kernel restart) shows the same questions in the same order. Without an
+    attempt, a bank asks its first ``draw`` questions and options are shown as written.
     """
 
-    def __init__(self, quiz: Quiz, store: LearnerFile | None = None):
+    def __init__(self, quiz: Quiz, store: LearnerFile | None = None, *,
+                 attempt: Attempt | None = None, attempts: LearnerFile | None = None):
         self.quiz = quiz
         self.store = store
-        self.answers: dict[str, frozenset[int]] = {}
+        self.attempt = attempt
+        self.attempts = attempts
+        self._next: Attempt | None = None  # the attempt a retry starts, once this one is submitted
+        self.answers: dict[str, Any] = {}
         self.score: int | None = None  # the score of the submitted attempt, None until submitted
         self.record: dict[str, int] | None = saved_result(quiz.id, store) if store else None
 
@@ -356,62 +368,110 @@ class QuizSession:
         """Why the learner's saved results could not be read, if they could not."""
         return self.store.warning if self.store else None
 
-    def select(self, question_id: str, selected: int | Iterable[int] | None) -> None:
-        """Record the learner's current selection for one question."""
-        self.answers[question_id] = selection_set(selected)
+    @property
+    def questions(self) -> tuple[Question, ...]:
+        """The questions asked in this attempt, in the order written (a bank's draw)."""
+        return drawn_questions(self.quiz, self.attempt)
+
+    def option_order(self, question: Question) -> list[int]:
+        """``question``'s options as shown: position on screen -> index as written."""
+        if self.attempt is None:
+            return list(range(len(question.options)))
+        return self.attempt.order(len(question.options), "question", question.id)
+
+    def displayed_options(self, question: Question) -> list[Option]:
+        return [question.options[i] for i in self.option_order(question)]
+
+    def select(self, question_id: str, selected: Any) -> None:
+        """Record the learner's answer to one question: option indexes as written, or a typed number."""
+        question = next((q for q in self.quiz.questions if q.id == question_id), None)
+        self.answers[question_id] = selected if question is not None and question.kind == "numeric" \
+            else selection_set(selected)
+
+    def select_displayed(self, question_id: str, positions: int | Iterable[int] | None) -> None:
+        """Record an answer given as places on screen (0-based, top to bottom)."""
+        question = next(q for q in self.quiz.questions if q.id == question_id)
+        order = self.option_order(question)
+        self.select(question_id, {order[p] for p in selection_set(positions)})
 
     def submit(self) -> int:
         """Score the answers and save the attempt; returns the score."""
-        self.score = score_quiz(self.quiz, self.answers)
+        self.score = score_quiz(self.quiz, self.answers, self.questions)
         if self.store is not None:
             self.record = record_attempt(self.quiz.id, self.score, self.quiz.total, self.store)
+        if self.attempt is not None and self._next is None:
+            self._next = close_attempt(self.attempt, self.attempts) if self.attempts else self.attempt.next()
         return self.score
 
     def feedback(self, question: Question) -> str:
-        """HTML feedback on the learner's answer to ``question``."""
-        return answer_feedback(question, self.answers.get(question.id))
+        """HTML feedback on the learner's answer to ``question``, options in the order shown."""
+        return answer_feedback(question, self.answers.get(question.id), self.option_order(question))
 
     def retry(self) -> None:
-        """Forget the answers so the quiz can be taken again (saved results are kept)."""
+        """Forget the answers and start a new attempt: a new draw and order (saved results are kept)."""
         self.answers.clear()
         self.score = None
+        if self._next is not None:
+            self.attempt, self._next = self._next, None
+
+
+def drawn_questions(quiz: Quiz, attempt: Attempt | None) -> tuple[Question, ...]:
+    """The questions one attempt asks: all of them, or a bank's ``draw``."""
+    if not quiz.draw:
+        return quiz.questions
+    if attempt is None:
+        return quiz.questions[:quiz.draw]
+    return tuple(quiz.questions[i] for i in attempt.draw(len(quiz.questions), quiz.draw))
 
 
 # ---------------------------------------------------------------- widget
 
 
 class QuestionView(widgets.VBox):
-    """The controls for one question: radio buttons (single) or tick boxes (multiple)."""
+    """The controls for one question: radio buttons (single), tick boxes (multiple) or a number box (numeric).
 
-    def __init__(self, question: Question, number: int):
+    Options are shown in ``order`` (indexes as written, in the order shown); the
+    controls carry no trace of the written order (labels are the option text only).
+    """
+
+    def __init__(self, question: Question, number: int, order: Iterable[int] | None = None):
         self.question = question
+        self.order = list(range(len(question.options))) if order is None else list(order)
         heading = f"Question {number}" + (" (select all that apply)" if question.kind == "multiple" else "")
         self.prompt = widgets.HTML(f"<b>{heading}</b>{markdown_html(question.prompt)}")
+        self.radio: widgets.RadioButtons | None = None
+        self.checks: list[widgets.Checkbox] = []
+        self.number: widgets.Text | None = None
         if question.kind == "single":
             self.radio = widgets.RadioButtons(
-                options=[(option.text, n) for n, option in enumerate(question.options)], value=None,
+                options=[(question.options[n].text, n) for n in self.order], value=None,
                 description="Answer", tooltip=f"Choose one answer to question {number}",
                 layout=widgets.Layout(width="auto"))
-            self.checks: list[widgets.Checkbox] = []
             choices = self.radio
-        else:
-            self.radio = None
-            self.checks = [widgets.Checkbox(value=False, description=option.text, indent=False,
-                                            tooltip=option.text, layout=widgets.Layout(width="auto"))
-                           for option in question.options]
+        elif question.kind == "multiple":
+            self.checks = [widgets.Checkbox(value=False, description=question.options[n].text, indent=False,
+                                            tooltip=question.options[n].text, layout=widgets.Layout(width="auto"))
+                           for n in self.order]
             choices = widgets.VBox(self.checks)
+        else:
+            self.number = widgets.Text(value="", description="Answer", placeholder="a number",
+                                       tooltip=f"Type your answer to question {number} as a number")
+            parts = [self.number] + ([widgets.Label(question.unit)] if question.unit else [])
+            choices = widgets.HBox(parts)
         choices.add_class("clientcare-choices")
         self.feedback = widgets.HTML()
         super().__init__([self.prompt, choices, self.feedback], layout=widgets.Layout(margin="0 0 12px 0"))
 
-    def selection(self) -> frozenset[int]:
-        """The options currently selected."""
+    def selection(self) -> Any:
+        """The options currently selected (indexes as written), or the text typed for a numeric question."""
+        if self.number is not None:
+            return self.number.value
         if self.radio is not None:
             return selection_set(self.radio.value)
-        return frozenset(n for n, check in enumerate(self.checks) if check.value)
+        return frozenset(n for n, check in zip(self.order, self.checks) if check.value)
 
     def set_enabled(self, enabled: bool) -> None:
-        for control in [self.radio, *self.checks]:
+        for control in [self.radio, self.number, *self.checks]:
             if control is not None:
                 control.disabled = not enabled
 
@@ -419,6 +479,8 @@ class QuestionView(widgets.VBox):
         """Remove the answer and the feedback."""
         if self.radio is not None:
             self.radio.value = None
+        if self.number is not None:
+            self.number.value = ""
         for check in self.checks:
             check.value = False
         self.feedback.value = ""
@@ -431,7 +493,7 @@ class QuizView(widgets.VBox):
     def __init__(self, session: QuizSession):
         self.session = session
         quiz = session.quiz
-        self.questions = [QuestionView(question, n) for n, question in enumerate(quiz.questions, start=1)]
+        self.questions = self._question_views()
         self.submit_button = widgets.Button(description="Submit answers", button_style="primary",
                                             tooltip="Check your answers and see feedback")
         self.retry_button = widgets.Button(description="Retry", disabled=True,
@@ -440,13 +502,17 @@ class QuizView(widgets.VBox):
         self.history = widgets.HTML(self._history_text())
         self.submit_button.on_click(lambda _button: self.submit())
         self.retry_button.on_click(lambda _button: self.retry())
-        super().__init__([
-            widgets.HTML(CHOICE_CSS + f"<h3>{html.escape(quiz.title)}</h3>"),
-            self.history,
-            *self.questions,
-            widgets.HBox([self.submit_button, self.retry_button]),
-            self.score,
-        ])
+        self.heading = widgets.HTML(CHOICE_CSS + f"<h3>{html.escape(quiz.title)}</h3>")
+        self.buttons = widgets.HBox([self.submit_button, self.retry_button])
+        super().__init__(self._parts())
+
+    def _question_views(self) -> list[QuestionView]:
+        """A view per question this attempt asks, options in this attempt's order."""
+        return [QuestionView(question, n, self.session.option_order(question))
+                for n, question in enumerate(self.session.questions, start=1)]
+
+    def _parts(self) -> list[widgets.Widget]:
+        return [self.heading, self.history, *self.questions, self.buttons, self.score]
 
     def submit(self) -> int:
         """Score the answers, show feedback, save the attempt; returns the score."""
@@ -465,10 +531,10 @@ class QuizView(widgets.VBox):
         return result
 
     def retry(self) -> None:
-        """Clear every answer and all feedback so the quiz can be taken again."""
+        """Clear every answer and all feedback so the quiz can be taken again (new draw, new order)."""
         self.session.retry()
-        for view in self.questions:
-            view.clear()
+        self.questions = self._question_views()
+        self.children = self._parts()
         self.score.value = ""
         self.submit_button.disabled = False
         self.retry_button.disabled = True
@@ -483,6 +549,17 @@ class QuizView(widgets.VBox):
                        f"({attempts} attempt{'s' if attempts != 1 else ''}).</i></p>")
 
 
+def quiz_session(quiz: Quiz) -> QuizSession:
+    """A session on the learner's current attempt at ``quiz``, saving to their files."""
+    attempts = LearnerFile(ATTEMPTS_FILE)
+    return QuizSession(quiz, LearnerFile("quiz"), attempt=current_attempt(f"quiz/{quiz.id}", attempts),
+                       attempts=attempts)
+
+
 def show_quiz(quiz_id: str) -> QuizView:
-    """The quiz widget for ``content/quizzes/<quiz_id>.yaml``, ready to display in a lesson."""
-    return QuizView(QuizSession(load_quiz(quiz_id), LearnerFile("quiz")))
+    """The quiz widget for ``content/quizzes/<quiz_id>.yaml``, ready to display in a lesson.
+
+    Options are shuffled (and a bank drawn) for the learner's current attempt; showing the
+    quiz again before submitting (e.g. after a kernel restart) shows the same questions.
+    """
+    return QuizView(quiz_session(load_quiz(quiz_id)))

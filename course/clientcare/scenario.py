@@ -29,6 +29,7 @@ import ipywidgets as widgets
 from .content import (
     ContentError, markdown_html, check_known_fields, field, identifier, load_item, require_mapping, unique, where,
 )
+from .order import ATTEMPTS_FILE, Attempt, close_attempt, current_attempt
 from .store import LearnerFile
 
 ENDINGS = ("strong", "mixed", "poor")
@@ -435,12 +436,21 @@ class ScenarioSession:
 
     With a ``store``, a finished attempt is saved to it (see :func:`record_result`);
     without one, nothing is saved (e.g. in tests of the logic).
+
+    With an ``attempt`` (see :mod:`clientcare.order`), the choices at each node are shown
+    in an order drawn for this learner and attempt: :meth:`displayed` lists them as
+    shown and :meth:`choose_displayed` takes one by its place on screen. Finishing or
+    restarting closes the attempt (in ``attempts``, the learner's attempts file), so the
+    next one is shuffled afresh. Without an attempt, choices are shown as written.
     """
 
     scenario: Scenario
     store: LearnerFile | None = None
     steps: list[Step] = dataclass_field(default_factory=list)
     current_id: str = ""
+    attempt: Attempt | None = None
+    attempts: LearnerFile | None = None
+    _closed: bool = False
 
     def __post_init__(self) -> None:
         self.current_id = self.current_id or self.scenario.start
@@ -471,8 +481,32 @@ class ScenarioSession:
     def percent(self) -> int:
         return round(100 * self.score / self.max_score) if self.steps else 0
 
+    def display_order(self) -> list[int]:
+        """The current node's choices as shown: position on screen -> index as written."""
+        count = len(self.current.choices)
+        if self.attempt is None:
+            return list(range(count))
+        return self.attempt.order(count, "node", self.current_id)
+
+    def displayed(self) -> list[Choice]:
+        """The current node's choices in the order the learner sees them."""
+        return [self.current.choices[i] for i in self.display_order()]
+
+    def choose_displayed(self, position: int) -> Choice:
+        """Take the choice shown at ``position`` (0-based, top to bottom)."""
+        order = self.display_order()
+        if not 0 <= position < len(order):
+            raise ValueError(f"there is no choice {position + 1} on screen (1-{len(order)})")
+        return self.choose(order[position])
+
+    def _close(self) -> None:
+        """The attempt is over (finished or abandoned): the next one is shuffled afresh."""
+        if self.attempt is not None and not self._closed:
+            self.attempt = close_attempt(self.attempt, self.attempts) if self.attempts else self.attempt.next()
+        self._closed = True
+
     def choose(self, index: int) -> Choice:
-        """Take choice number ``index`` (0-based) at the current node; returns it for its feedback."""
+        """Take choice number ``index`` (0-based, as written) at the current node; returns it for its feedback."""
         if self.finished:
             raise ValueError(f"scenario '{self.scenario.id}' has ended; restart to play again")
         choices = self.current.choices
@@ -481,11 +515,17 @@ class ScenarioSession:
         choice = choices[index]
         self.steps.append(Step(self.current, choice))
         self.current_id = choice.next_node(self.flags, score_fraction(self.score, len(self.steps)))
-        if self.finished and self.store is not None:
-            record_result(self, self.store)
+        if self.finished:
+            if self.store is not None:
+                record_result(self, self.store)
+            self._close()
         return choice
 
     def restart(self) -> None:
+        """Start a new attempt from the beginning (a new order of choices)."""
+        if self.steps:
+            self._close()
+        self._closed = False
         self.steps.clear()
         self.current_id = self.scenario.start
 
@@ -549,8 +589,9 @@ class ScenarioView(widgets.VBox):
         self.add_class("clientcare-scenario")
         self._render()
 
-    def choose(self, index: int) -> None:
-        choice = self.session.choose(index)
+    def choose(self, position: int) -> None:
+        """Take the choice shown at ``position`` (0-based, top to bottom)."""
+        choice = self.session.choose_displayed(position)
         verdict = {2: "Good choice", 1: "Partly right", 0: "Not the best choice"}[choice.points]
         colour = {2: "#1b5e20", 1: "#8a6d00", 0: "#b71c1c"}[choice.points]
         self.feedback.value = (
@@ -575,15 +616,16 @@ class ScenarioView(widgets.VBox):
             self.choices.children = [widgets.HTML(self._summary())]
             return
         buttons = []
-        for index, choice in enumerate(node.choices):
+        # Shown in this attempt's order, numbered by place on screen: nothing shows the order as written.
+        for position, choice in enumerate(self.session.displayed()):
             button = widgets.Button(
-                description=f"{index + 1}. {choice.text}",
+                description=f"{position + 1}. {choice.text}",
                 tooltip=choice.text,
                 layout=widgets.Layout(width="100%", height="auto"),
             )
             button.style.text_align = "left"
             button.add_class("clientcare-choice")
-            button.on_click(lambda _, i=index: self.choose(i))
+            button.on_click(lambda _, i=position: self.choose(i))
             buttons.append(button)
         self.choices.children = buttons
 
@@ -604,5 +646,12 @@ class ScenarioView(widgets.VBox):
 
 
 def show_scenario(scenario_id: str) -> ScenarioView:
-    """Display the branching scenario ``scenario_id`` (a file in content/scenarios/)."""
-    return ScenarioView(ScenarioSession(load_scenario(scenario_id), LearnerFile("scenarios")))
+    """Display the branching scenario ``scenario_id`` (a file in content/scenarios/).
+
+    The choices are shuffled for this learner's current attempt; showing the scenario
+    again before finishing it (e.g. after a kernel restart) shows the same order.
+    """
+    scenario = load_scenario(scenario_id)
+    attempts = LearnerFile(ATTEMPTS_FILE)
+    attempt = current_attempt(f"scenario/{scenario.id}", attempts)
+    return ScenarioView(ScenarioSession(scenario, LearnerFile("scenarios"), attempt=attempt, attempts=attempts))
