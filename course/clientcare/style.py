@@ -47,7 +47,8 @@ def _assets() -> widgets.Widget:
 
 def themed(box: widgets.Box, kind: str, *, panel: bool = True) -> widgets.Box:
     """Make ``box`` a course widget of ``kind`` (e.g. "scenario"): classes, stylesheet, script."""
-    box.children = (_assets(), *box.children)
+    box.assets = _assets()  # a view that later replaces its children keeps box.assets first
+    box.children = (box.assets, *box.children)
     box.add_class(ROOT_CLASS)
     box.add_class(f"clientcare-{kind}")
     if panel:
