@@ -19,7 +19,7 @@ from clientcare.instructor.synthetic import solution_cells
 RETURNS = {
     "validate_resourcing": "frame", "cost_lines": "frame", "fee_proposal": "frame",
     "fit_to_budget": "frame", "staged_invoices": "frame",
-    "decide_instruction": "tuple", "required_disclosures": "list", "consent_needed": "list",
+    "decide_instruction": "tuple", "required_disclosures": "list", "approval_needed": "list",
     "minimise": "frame", "pseudonym": "str", "mask_phone": "str", "pseudonymise": "frame",
     "scrub_notes": "str", "scrub_table": "frame", "can_access": "other", "view_for_role": "frame",
     "csat": "float", "nps": "float", "minutes_within_72h": "float", "complaint_kpis": "dict",
