@@ -328,12 +328,26 @@ def strong_ending_warnings() -> list[str]:
             for problem in route_problems(s, CONTENT_DIR / "scenarios" / f"{s.id}.yaml")]
 
 
+def idle_choices(scenarios) -> list[str]:
+    """0-point choices with no consequence: they lead where a best choice leads and set no flag."""
+    idle = []
+    for scenario in scenarios:
+        for node in scenario.nodes.values():
+            best = [c for c in node.choices if c.points == max(x.points for x in node.choices)]
+            for number, choice in enumerate(node.choices, start=1):
+                if choice.points == 0 and not choice.sets and any(choice.next == b.next for b in best):
+                    idle.append(f"scenarios/{scenario.id}.yaml: node '{node.id}': choice {number}: a 0-point choice "
+                                "leads where the best choice leads and sets no flag, so it has no consequence")
+    return idle
+
+
 def lint() -> tuple[list[str], list[str], list[str]]:
     """What ``clientcare check`` adds to validation: (report lines, errors, warnings).
 
     Errors: files and the course over the cue limits, and text that refers to an option by
     its place ("all of the above", "the first option"). Warnings: strong endings reached
-    with under 75 % of the route's points, until that rule is enforced on load.
+    with under 75 % of the route's points, until that rule is enforced on load, and 0-point
+    choices with no consequence (both are required by the tests of the course's content).
     """
     report = cue_report()
     lines = report.lines()
@@ -341,4 +355,4 @@ def lint() -> tuple[list[str], list[str], list[str]]:
     lines.append("Cue bots (options in the order 20 learners would see them):")
     lines += bot_scores(scenarios, quizzes).lines()
     errors = [f"cue: {p}" for p in report.problems()] + positional_references(scenarios, quizzes)
-    return lines, errors, strong_ending_warnings()
+    return lines, errors, strong_ending_warnings() + idle_choices(scenarios)

@@ -15,14 +15,15 @@ from __future__ import annotations
 import html
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import ipywidgets as widgets
 
 from .content import (
-    ContentError, check_known_fields, field, identifier, load_item, markdown_html, require_mapping, unique, where,
+    ContentError, check_known_fields, field, file_ids, identifier, load_item, markdown_html, require_mapping, unique,
+    where,
 )
 from .order import ATTEMPTS_FILE, Attempt, close_attempt, current_attempt
 from .store import LearnerFile
@@ -96,18 +97,33 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Section:
+    """A run of ``size`` consecutive questions of a quiz, from which each attempt draws ``draw``."""
+
+    name: str
+    size: int
+    draw: int
+
+
+@dataclass(frozen=True)
 class Quiz:
-    """One lesson's quiz; with ``draw``, a bank from which each attempt draws that many questions."""
+    """One lesson's quiz; with ``draw``, a bank from which each attempt draws that many questions.
+
+    The end-of-course test is a quiz in ``sections`` (one per lesson quiz), each drawn separately.
+    """
 
     id: str
     title: str
-    lesson: int
+    lesson: int | None
     questions: tuple[Question, ...]
     draw: int | None = None
+    sections: tuple[Section, ...] = ()
 
     @property
     def total(self) -> int:
         """The best possible score of one attempt: one point per question asked."""
+        if self.sections:
+            return sum(section.draw for section in self.sections)
         return self.draw or len(self.questions)
 
 
@@ -407,7 +423,17 @@ class QuizSession:
 
 
 def drawn_questions(quiz: Quiz, attempt: Attempt | None) -> tuple[Question, ...]:
-    """The questions one attempt asks: all of them, or a bank's ``draw``."""
+    """The questions one attempt asks: all of them, a bank's ``draw``, or each section's draw.
+
+    Without an attempt, the first questions of the bank (or of each section) are asked.
+    """
+    if quiz.sections:
+        asked, start = [], 0
+        for section in quiz.sections:
+            picks = range(section.draw) if attempt is None else attempt.draw(section.size, section.draw, section.name)
+            asked += [quiz.questions[start + i] for i in picks]
+            start += section.size
+        return tuple(asked)
     if not quiz.draw:
         return quiz.questions
     if attempt is None:
@@ -560,3 +586,46 @@ def show_quiz(quiz_id: str) -> QuizView:
     quiz again before submitting (e.g. after a kernel restart) shows the same questions.
     """
     return QuizView(quiz_session(load_quiz(quiz_id)))
+
+
+# ---------------------------------------------------------------- the end-of-course test
+
+FINAL_TEST_ID = "final-test"
+FINAL_TEST_TITLE = "End-of-course test"
+FINAL_TEST_PER_QUIZ = 2  # questions drawn from each lesson's quiz (its bank) per attempt
+
+
+def load_final_test(per_quiz: int = FINAL_TEST_PER_QUIZ) -> Quiz:
+    """The cumulative test: ``per_quiz`` questions drawn from every lesson quiz, lesson by lesson.
+
+    Questions keep their lesson quiz's content; their ids become ``<quiz id>/<question id>``.
+    """
+    questions: list[Question] = []
+    sections = []
+    quizzes = sorted((load_quiz(quiz_id) for quiz_id in file_ids("quizzes")), key=lambda q: (q.lesson, q.id))
+    for quiz in quizzes:
+        questions += [replace(question, id=f"{quiz.id}/{question.id}") for question in quiz.questions]
+        sections.append(Section(quiz.id, len(quiz.questions), min(per_quiz, len(quiz.questions))))
+    if not sections:
+        raise ContentError("quizzes: the end-of-course test draws from the lesson quizzes, and there are none")
+    return Quiz(FINAL_TEST_ID, FINAL_TEST_TITLE, None, tuple(questions), sections=tuple(sections))
+
+
+def final_test_status(store: LearnerFile | None = None) -> dict[str, Any]:
+    """The learner's end-of-course test result for the progress page.
+
+    ``{"id", "title", "done", "best", "total", "attempts", "status"}``; ``done`` once it has
+    been submitted; ``best`` is the best score of any attempt.
+    """
+    record = saved_result(FINAL_TEST_ID, store or LearnerFile("quiz")) or {}
+    attempts = record.get("attempts", 0) if isinstance(record.get("attempts"), int) else 0
+    best, total = record.get("best", 0), record.get("total", 0)
+    status = (f"Best score {best} of {total} ({attempts} attempt{'s' if attempts != 1 else ''})"
+              if attempts else "Not attempted")
+    return {"id": FINAL_TEST_ID, "title": FINAL_TEST_TITLE, "done": attempts > 0, "best": best, "total": total,
+            "attempts": attempts, "status": status}
+
+
+def show_final_test() -> QuizView:
+    """The end-of-course test: questions drawn from every lesson's quiz; each retry draws again."""
+    return QuizView(quiz_session(load_final_test()))

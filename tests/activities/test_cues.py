@@ -191,3 +191,10 @@ def test_text_that_points_at_an_option_by_its_place_is_named(content_dir, quiz):
     ]
     assert cues.positional_references([], [quiz]) == []  # "Option B" of a fee proposal would not match either
     assert not cues.POSITIONAL.search("State clearly what Option B leaves out.")
+
+
+def test_a_zero_point_choice_leading_where_the_best_leads_without_a_flag_is_idle(content_dir):
+    scenario = scenario_file(content_dir, "chain", 2, [True, False])  # every choice leads to the same node
+    assert cues.idle_choices([scenario]) == [
+        f"scenarios/chain.yaml: node 'd{n}': choice 2: a 0-point choice leads where the best choice leads and "
+        "sets no flag, so it has no consequence" for n in (0, 1)]
