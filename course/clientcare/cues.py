@@ -265,11 +265,16 @@ class BotScores:
         values = list(kind[bot].values())
         return sum(values) / len(values) if values else 0.0
 
-    def lines(self) -> list[str]:
+    def lines(self, worst: int = 5) -> list[str]:
+        """Each bot's average, then the ``worst`` activities it scores best on (where to rewrite first)."""
         out = []
         for bot in BOTS:
             out.append(f"  bot '{bot}': {self.average(bot):.0%} on average "
                        f"(scenarios {self.mean(self.scenarios, bot):.0%}, quizzes {self.mean(self.quizzes, bot):.0%})")
+            ranked = sorted([*((f"scenarios/{k}", v) for k, v in self.scenarios[bot].items()),
+                             *((f"quizzes/{k}", v) for k, v in self.quizzes[bot].items())], key=lambda kv: -kv[1])
+            if worst and ranked:
+                out.append("    highest: " + ", ".join(f"{name} {value:.0%}" for name, value in ranked[:worst]))
         return out
 
 
