@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
 import ipywidgets as widgets
-from IPython.display import Image, display
+from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -24,6 +25,7 @@ from .fees import (
     EXPENSES_LABEL, TOTAL_EXCL_VAT_LABEL, TOTAL_INCL_VAT_LABEL, VAT_STANDARD_RATE, Expense, FeeLine, cost_by_role, fee_breakdown,
     fee_totals, format_money, quoted_price,
 )
+from .style import heading, themed
 
 # Charge-out rates (pounds per hour, excl. VAT) of a regional surveying practice in 2026. Each
 # already recovers the firm's overheads and profit, so nothing is added on top.
@@ -107,8 +109,41 @@ class FeeCalculatorSession:
         return self._total(TOTAL_EXCL_VAT_LABEL)
 
 
+def parse_amount(text: str, name: str, where: str) -> float:
+    """A number typed by the learner ("1,200", "£150", " 4.5 "), or ValueError naming the line and box.
+
+    Nothing is ever filled in for the learner: a blank box is reported, not replaced. (Whether the
+    number is allowed, e.g. not negative, is the fee model's rule: see :mod:`clientcare.fees`.)"""
+    typed = str(text).strip()
+    cleaned = typed.replace(",", "").replace("£", "").strip()
+    if not cleaned:
+        raise ValueError(f"{where}: {name} is missing")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ValueError(f"{where}: {name} must be a number, not '{typed}'") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{where}: {name} must be a number, not '{typed}'")
+    return int(value) if value == int(value) else value
+
+
+def _number_text(value: float | int) -> str:
+    return f"{value:g}"
+
+
+def _named(kind: str, text: str, number: int) -> str:
+    label = text.strip() if isinstance(text, str) else ""
+    return f"{kind} {number} ({label})" if label else f"{kind} {number}"
+
+
+def _error_html(message: str | None) -> str:
+    return f'<span class="cc-field-error" role="alert">{html.escape(message)}</span>' if message else ""
+
+
 class FeeRow:
-    """The inputs of one line: role, people, hours and hourly rate, and a Remove button."""
+    """The inputs of one line: role, people, hours and charge-out rate, a Remove button, and beside
+    them what is wrong with the line, if anything. Numbers are typed into text boxes, so a blank or
+    mistyped box is reported instead of being put back to its old value."""
 
     def __init__(self, number: int, role: str = "Senior surveyor", people: int = 1, hours: float = 0.0,
                  rate: float | None = None):
@@ -116,20 +151,27 @@ class FeeRow:
             rate = PRESET_RATES.get(role, 0.0)
         self.role = widgets.Combobox(
             value=role, options=list(PRESET_RATES), ensure_option=False, description="Role",
-            placeholder="Choose or type a role", style=LABEL_STYLE, layout=widgets.Layout(width="250px"))
-        self.people = widgets.IntText(value=people, description="People", style=LABEL_STYLE,
-                                      layout=widgets.Layout(width="120px"))
-        self.hours = widgets.FloatText(value=hours, description="Hours each", style=LABEL_STYLE,
-                                       layout=widgets.Layout(width="160px"))
-        self.rate = widgets.FloatText(value=rate, description="Charge-out rate (£/h)", style=LABEL_STYLE,
-                                      layout=widgets.Layout(width="200px"))
-        self.remove = widgets.Button(description="Remove", icon="trash", layout=widgets.Layout(width="auto"))
-        self.box = widgets.HBox([self.role, self.people, self.hours, self.rate, self.remove])
+            placeholder="Choose or type a role", style=LABEL_STYLE, continuous_update=False)
+        self.people = widgets.Text(value=_number_text(people), description="People", style=LABEL_STYLE,
+                                   continuous_update=False)
+        self.hours = widgets.Text(value=_number_text(hours), description="Hours each", style=LABEL_STYLE,
+                                  continuous_update=False)
+        self.rate = widgets.Text(value=_number_text(rate), description="Charge-out rate (£/h)", style=LABEL_STYLE,
+                                 continuous_update=False)
+        self.remove = widgets.Button(description="Remove", icon="trash")
+        self.error = widgets.HTML()
+        self.role.add_class("cc-fee-role")
+        for control in (self.people, self.hours, self.rate):
+            control.add_class("cc-fee-number")
+        self.box = widgets.HBox([self.role, self.people, self.hours, self.rate, self.remove, self.error])
+        self.box.add_class("cc-fee-row")
+        self._preset_rate = PRESET_RATES.get(role)
         self.role.observe(self._apply_preset, names="value")
         self.renumber(number)
 
     def renumber(self, number: int) -> None:
         """Tooltips say which line a control belongs to, for screen readers."""
+        self.number = number
         self.role.tooltip = f"Role on line {number}: pick a preset or type your own"
         self.people.tooltip = f"Number of people in this role on line {number}"
         self.hours.tooltip = f"Hours each person works, line {number}"
@@ -137,13 +179,25 @@ class FeeRow:
         self.remove.tooltip = f"Remove line {number}"
 
     def _apply_preset(self, change: dict) -> None:
-        """Choosing a preset role fills in its charge-out rate."""
-        if change["new"] in PRESET_RATES:
-            self.rate.value = PRESET_RATES[change["new"]]
+        """Choosing a preset role fills in its charge-out rate, unless the learner typed a rate of
+        their own (the rate box is then left as it is)."""
+        new = PRESET_RATES.get(change["new"])
+        if new is None:
+            return
+        typed = self.rate.value.strip()
+        if not typed or (self._preset_rate is not None and typed == _number_text(self._preset_rate)):
+            self.rate.value = _number_text(new)
+        self._preset_rate = new
 
     def fee_line(self) -> FeeLine:
-        """The line as the fee model sees it."""
-        return FeeLine(self.role.value, self.people.value, self.hours.value, self.rate.value)
+        """The line as the fee model sees it; ValueError naming the line and box if one cannot be read."""
+        where = _named("Line", self.role.value, self.number)
+        return FeeLine(self.role.value, parse_amount(self.people.value, "people", where),
+                       parse_amount(self.hours.value, "hours", where),
+                       parse_amount(self.rate.value, "hourly rate", where))
+
+    def show_error(self, message: str | None) -> None:
+        self.error.value = _error_html(message)
 
     def controls(self) -> list[widgets.Widget]:
         """The inputs whose changes trigger a recalculation."""
@@ -151,21 +205,27 @@ class FeeRow:
 
 
 class ExpenseRow:
-    """The inputs of one expense: description, amount, whether VAT applies, and a Remove button."""
+    """The inputs of one expense: description, amount, whether VAT applies, a Remove button, and
+    beside them what is wrong with the expense, if anything."""
 
     def __init__(self, number: int, description: str = "", amount: float = 0.0, vat_applies: bool = True):
         self.description = widgets.Text(value=description, description="Expense", style=LABEL_STYLE,
-                                        placeholder="e.g. Mileage, search fee", layout=widgets.Layout(width="330px"))
-        self.amount = widgets.FloatText(value=amount, description="Amount (£)", style=LABEL_STYLE,
-                                        layout=widgets.Layout(width="170px"))
+                                        placeholder="e.g. Mileage, search fee", continuous_update=False)
+        self.amount = widgets.Text(value=_number_text(amount), description="Amount (£)", style=LABEL_STYLE,
+                                   continuous_update=False)
         self.vat_applies = widgets.Checkbox(value=vat_applies, description="VAT applies", indent=False,
                                             layout=widgets.Layout(width="auto"))
-        self.remove = widgets.Button(description="Remove", icon="trash", layout=widgets.Layout(width="auto"))
-        self.box = widgets.HBox([self.description, self.amount, self.vat_applies, self.remove])
+        self.remove = widgets.Button(description="Remove", icon="trash")
+        self.error = widgets.HTML()
+        self.description.add_class("cc-fee-role")
+        self.amount.add_class("cc-fee-number")
+        self.box = widgets.HBox([self.description, self.amount, self.vat_applies, self.remove, self.error])
+        self.box.add_class("cc-fee-row")
         self.renumber(number)
 
     def renumber(self, number: int) -> None:
         """Tooltips say which expense a control belongs to, for screen readers."""
+        self.number = number
         self.description.tooltip = f"What expense {number} is for"
         self.amount.tooltip = f"Amount of expense {number} in pounds, excluding VAT"
         self.vat_applies.tooltip = (f"Tick if expense {number} is part of your service (VAT applies); untick for a "
@@ -173,49 +233,68 @@ class ExpenseRow:
         self.remove.tooltip = f"Remove expense {number}"
 
     def expense(self) -> Expense:
-        """The expense as the fee model sees it."""
-        return Expense(self.description.value, self.amount.value, self.vat_applies.value)
+        """The expense as the fee model sees it; ValueError naming the expense if its amount cannot be read."""
+        where = _named("Expense", self.description.value, self.number)
+        return Expense(self.description.value, parse_amount(self.amount.value, "amount", where),
+                       self.vat_applies.value)
+
+    def show_error(self, message: str | None) -> None:
+        self.error.value = _error_html(message)
 
     def controls(self) -> list[widgets.Widget]:
         """The inputs whose changes trigger a recalculation."""
         return [self.description, self.amount, self.vat_applies]
 
 
+_COLUMNS = [("Item", "cc-text-cell"), ("People", "cc-num"), ("Hours each", "cc-num"),
+            ("Charge-out rate", "cc-num"), ("Amount", "cc-num")]
+
+
 def breakdown_html(breakdown) -> str:
-    """The breakdown as an accessible HTML table with money formatted as £1,234.56."""
-    header = "".join(f'<th scope="col">{name}</th>' for name in
-                     ["Item", "People", "Hours each", "Charge-out rate", "Amount"])
+    """The breakdown as an accessible HTML table with money formatted as £1,234.56. Each column's
+    header is aligned as its figures are (items left, numbers right); the table scrolls sideways
+    in a narrow window instead of being cut off."""
+    header = "".join(f'<th scope="col" class="{css}">{name}</th>' for name, css in _COLUMNS)
     body = []
     for row in breakdown.itertuples(index=False):
         summary = row.kind != "fee"
         cells = [
-            f'<th scope="row">{html.escape(row.role)}</th>',
-            "<td></td>" if summary else f"<td>{row.people}</td>",
-            "<td></td>" if summary else f"<td>{row.hours:g}</td>",
-            "<td></td>" if summary else f"<td>{format_money(row.rate)}</td>",
-            f"<td>{format_money(row.cost)}</td>",
+            f'<th scope="row" class="cc-text-cell">{html.escape(row.role)}</th>',
+            '<td class="cc-num"></td>' if summary else f'<td class="cc-num">{row.people}</td>',
+            '<td class="cc-num"></td>' if summary else f'<td class="cc-num">{row.hours:g}</td>',
+            '<td class="cc-num"></td>' if summary else f'<td class="cc-num">{format_money(row.rate)}</td>',
+            f'<td class="cc-num">{format_money(row.cost)}</td>',
         ]
-        weight = ' style="font-weight:bold"' if row.role in (TOTAL_EXCL_VAT_LABEL, TOTAL_INCL_VAT_LABEL) else ""
-        body.append(f"<tr{weight}>{''.join(cells)}</tr>")
+        css = ' class="cc-total"' if row.role in (TOTAL_EXCL_VAT_LABEL, TOTAL_INCL_VAT_LABEL) else ""
+        body.append(f"<tr{css}>{''.join(cells)}</tr>")
     return (
-        '<table class="clientcare-fees" style="border-collapse:collapse">'
+        '<div class="cc-table-scroll" role="region" aria-label="Itemised fee breakdown" tabindex="0">'
+        '<table class="cc-table clientcare-fees">'
         "<caption>Itemised fee breakdown</caption>"
-        f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        "<style>.clientcare-fees th,.clientcare-fees td{padding:2px 10px;text-align:right}"
-        ".clientcare-fees th[scope=row]{text-align:left}</style>"
+        f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
+# Drawn in this colour, then replaced by the theme's text colour (SVG currentColor).
+_INK = "#010203"
+
+
 def cost_chart(breakdown) -> Figure:
-    """A horizontal bar chart of fees by role, plus the expenses (VAT is not the firm's income)."""
+    """A horizontal bar chart of fees by role, plus the expenses (VAT is not the firm's income),
+    on a transparent background with text and axes in one ink colour (see :func:`figure_svg`)."""
     costs = cost_by_role(breakdown)
     figure = Figure(figsize=(8, 1 + 0.5 * max(len(costs), 1)))
+    figure.patch.set_alpha(0)
     axes = figure.subplots()
+    axes.set_facecolor("none")
     colours = ["#c05621" if name == EXPENSES_LABEL else "#2b6cb0" for name in costs.index]  # expenses stand out
     bars = axes.barh(list(costs.index)[::-1], list(costs.values)[::-1], color=colours[::-1])
-    axes.bar_label(bars, labels=[format_money(value) for value in costs.values[::-1]], padding=3)
-    axes.set_xlabel("Amount excl. VAT (£)")
-    axes.set_title("Where the fee goes")
+    axes.bar_label(bars, labels=[format_money(value) for value in costs.values[::-1]], padding=3, color=_INK)
+    axes.set_xlabel("Amount excl. VAT (£)", color=_INK)
+    axes.set_title("Where the fee goes", color=_INK)
+    axes.tick_params(colors=_INK)
+    for spine in axes.spines.values():
+        spine.set_color(_INK)
     axes.xaxis.set_major_formatter(lambda value, _pos: format_money(value).split(".")[0])
     axes.xaxis.set_major_locator(MaxNLocator(5))
     axes.margins(x=0.2)
@@ -223,16 +302,42 @@ def cost_chart(breakdown) -> Figure:
     return figure
 
 
-def figure_png(figure: Figure) -> bytes:
-    """The figure as PNG bytes (no pyplot state, so nothing leaks between redraws)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()
+def figure_svg(figure: Figure) -> str:
+    """The figure as inline SVG whose text and axes take the theme's text colour (no pyplot state)."""
+    buffer = io.StringIO()
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "clientcare-fees"}):
+        figure.savefig(buffer, format="svg", transparent=True)
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]  # drop the XML declaration and doctype
+    return svg.replace(_INK, "currentColor")
+
+
+def chart_description(breakdown) -> str:
+    """The chart in words, for screen readers (its text equivalent; the table has every figure)."""
+    costs = cost_by_role(breakdown)
+    parts = [f"{role} {format_money(cost)}" for role, cost in costs.items()]
+    return "Bar chart, where the fee goes, excluding VAT: " + "; ".join(parts) + "."
+
+
+def chart_html(breakdown) -> str:
+    """The chart as an inline SVG image named by :func:`chart_description`, as wide as it fits."""
+    svg = figure_svg(cost_chart(breakdown))
+    label = html.escape(chart_description(breakdown), quote=True)
+    size = re.search(r'<svg[^>]*?\swidth="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    svg = re.sub(r'(<svg[^>]*?)\swidth="[\d.]+pt" height="[\d.]+pt"', r"\1", svg, count=1)
+    max_width = f"max-width:{size.group(1)}pt;" if size else ""
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{label}" width="100%" style="{max_width}height:auto" ', 1)
+    return f'<figure class="cc-chart" style="margin:0">{svg}</figure>'
 
 
 class FeeCalculatorView(widgets.VBox):
     """Rows of fee lines and expenses, a client-type switch, a breakdown table, the quoted price
-    and a chart, kept in step."""
+    and a chart, kept in step.
+
+    A value that cannot be used is reported beside its line (and above the table), and the last
+    valid breakdown stays on screen, marked as such, until it is corrected: the table and chart
+    never vanish and the page does not jump. No box is ever changed behind the learner's back.
+    """
 
     def __init__(self, session: FeeCalculatorSession):
         self.session = session
@@ -245,18 +350,20 @@ class FeeCalculatorView(widgets.VBox):
         self.add = widgets.Button(description="Add a line", icon="plus", tooltip="Add another role to the fee")
         self.add_expense = widgets.Button(description="Add an expense", icon="plus",
                                           tooltip="Add an expense or disbursement")
-        self.message = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
+        self.message = widgets.HTML()
         self.quote = widgets.HTML()
         self.table = widgets.HTML()
-        self.chart = widgets.Output()
-        self.rows_box = widgets.VBox()
-        self.expenses_box = widgets.VBox()
+        self.chart = widgets.HTML()
+        self.rows_box = widgets.VBox(layout=widgets.Layout(width="100%"))
+        self.expenses_box = widgets.VBox(layout=widgets.Layout(width="100%"))
         super().__init__([
-            widgets.HTML("<b>Fee calculator</b>: for each role, enter the people, the hours each "
-                         "works and the charge-out rate; then any expenses and disbursements."),
+            widgets.HTML(heading("Fee calculator")
+                         + "<p>For each role, enter the people, the hours each works and the charge-out rate; "
+                         "then any expenses and disbursements.</p>"),
             self.rows_box, self.add, self.expenses_box, self.add_expense, self.consumer,
             self.message, self.quote, self.table, self.chart,
         ])
+        themed(self, "fees")
         self.consumer.observe(self.recalculate, names="value")
         self.add.on_click(lambda _button: self.add_row())
         self.add_expense.on_click(lambda _button: self.add_expense_row())
@@ -307,27 +414,47 @@ class FeeCalculatorView(widgets.VBox):
         if refresh:
             self.recalculate()
 
+    def _read(self, rows, read) -> tuple[list, list[str]]:
+        """Each row's value as the fee model sees it, with what could not be read shown beside its row."""
+        values, problems = [], []
+        for row in rows:
+            try:
+                values.append(read(row))
+                row.show_error(None)
+            except ValueError as error:
+                row.show_error(str(error))
+                problems.append(str(error))
+        return values, problems
+
     def recalculate(self, _change: dict | None = None) -> None:
-        """Rebuild the breakdown and chart; show the problem instead if an input is invalid."""
-        self.session.update([row.fee_line() for row in self.rows], [row.expense() for row in self.expense_rows],
-                            self.consumer.value)
-        if self.session.breakdown is None:
-            self.message.value = (f'<span role="alert" style="color:#b00020">{html.escape(self.session.error)}. '
-                                  "Correct it to see the fee.</span>")
-            self.quote.value = ""
-            self.table.value = ""
-            self.chart.clear_output()
+        """Rebuild the breakdown, quote and chart; if an input cannot be used, say so beside it and
+        keep showing the last valid breakdown."""
+        lines, problems = self._read(self.rows, FeeRow.fee_line)
+        expenses, expense_problems = self._read(self.expense_rows, ExpenseRow.expense)
+        problems += expense_problems
+        if not problems:
+            self.session.update(lines, expenses, self.consumer.value)
+            if self.session.error:
+                problems.append(self.session.error)
+                self._show_model_error(self.session.error)
+        if problems:
+            self.session.breakdown, self.session.quote = None, None  # the current inputs have no fee
+            shown = ("the fee below is the last one that could be worked out" if self.table.value
+                     else "the fee appears once every line can be worked out")
+            self.message.value = (f'<p class="cc-alert" role="alert">{html.escape(problems[0])}. '
+                                  f"Correct it: {shown}.</p>")
             return
         self.message.value = ""
         self.quote.value = f"<p><b>Price to quote:</b> {html.escape(self.session.quote)}</p>"
         self.table.value = breakdown_html(self.session.breakdown)
-        self._draw(self.session.breakdown)
+        self.chart.value = chart_html(self.session.breakdown)
 
-    def _draw(self, breakdown) -> None:
-        png = figure_png(cost_chart(breakdown))
-        with self.chart:
-            self.chart.clear_output(wait=True)
-            display(Image(data=png, format="png", alt="Bar chart of fees by role and expenses, excluding VAT"))
+    def _show_model_error(self, message: str) -> None:
+        """Put the fee model's message beside the line or expense it names (e.g. "Line 2 (Director): ...")."""
+        for kind, rows in (("Line", self.rows), ("Expense", self.expense_rows)):
+            for row in rows:
+                if re.match(rf"{kind} {row.number}\b", message):
+                    row.show_error(message)
 
 
 def show_fee_calculator() -> FeeCalculatorView:

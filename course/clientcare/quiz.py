@@ -27,6 +27,7 @@ from .content import (
 )
 from .order import ATTEMPTS_FILE, Attempt, close_attempt, current_attempt
 from .store import LearnerFile
+from .style import heading, name_group, new_id, themed
 
 KINDS = ("single", "multiple", "numeric")
 MIN_OPTIONS, MAX_OPTIONS = 2, 6
@@ -35,16 +36,6 @@ QUESTION_FIELDS = {"id", "kind", "prompt", "options", "explanation"}
 NUMERIC_FIELDS = {"id", "kind", "prompt", "answer", "tolerance", "unit", "mistakes", "feedback", "explanation"}
 MISTAKE_FIELDS = {"value", "tolerance", "feedback"}
 OPTION_FIELDS = {"text", "correct", "feedback"}
-
-# Let long option text wrap instead of being cut off with an ellipsis.
-CHOICE_CSS = (
-    "<style>.clientcare-choices label, .clientcare-choices .widget-label-basic,"
-    ".clientcare-choices .jupyter-widget-label-basic{white-space:normal;height:auto;"
-    "line-height:1.4;overflow:visible}"
-    ".clientcare-choices .jupyter-widget-checkbox,.clientcare-choices .widget-checkbox"
-    "{height:auto;width:auto;margin-bottom:4px}</style>"
-)
-
 
 # ---------------------------------------------------------------- model
 
@@ -305,8 +296,8 @@ def numeric_feedback(question: Question, typed: Any) -> str:
     blank = typed is None or (isinstance(typed, str) and not typed.strip())
     right = question.is_right(number)
     verdict = "Correct" if right else ("Not answered" if blank else "Not quite")
-    colour = "#1b7f3b" if right else "#b00020"
-    parts = [f'<p style="color:{colour}"><b>{verdict}</b></p>']
+    tone = "cc-good" if right else "cc-bad"
+    parts = [f'<p class="{tone}"><b>{verdict}</b></p>']
     if right and question.feedback:
         parts.append(markdown_html(question.feedback))
     elif number is None and not blank:
@@ -330,8 +321,8 @@ def answer_feedback(question: Question, selected: Any, order: Iterable[int] | No
     chosen = selection_set(selected)
     right = score_question(question, chosen)
     verdict = "Correct" if right else ("Not answered" if not chosen else "Not quite")
-    colour = "#1b7f3b" if right else "#b00020"
-    parts = [f'<p style="color:{colour}"><b>{verdict}</b></p>', "<ul>"]
+    tone = "cc-good" if right else "cc-bad"  # colours in static/clientcare.css, contrast checked in both themes
+    parts = [f'<p class="{tone}"><b>{verdict}</b></p>', "<ul>"]
     for n in (range(len(question.options)) if order is None else order):
         option = question.options[n]
         if n in chosen:
@@ -463,30 +454,34 @@ class QuestionView(widgets.VBox):
     def __init__(self, question: Question, number: int, order: Iterable[int] | None = None):
         self.question = question
         self.order = list(range(len(question.options))) if order is None else list(order)
-        heading = f"Question {number}" + (" (select all that apply)" if question.kind == "multiple" else "")
-        self.prompt = widgets.HTML(f"<b>{heading}</b>{markdown_html(question.prompt)}")
+        title = f"Question {number}" + (" (select all that apply)" if question.kind == "multiple" else "")
+        prompt_id = new_id("question")  # the question text names the group of options
+        self.prompt = widgets.HTML(heading(title, 4, css="cc-subtitle")
+                                   + f'<div id="{prompt_id}">{markdown_html(question.prompt)}</div>')
         self.radio: widgets.RadioButtons | None = None
         self.checks: list[widgets.Checkbox] = []
         self.number: widgets.Text | None = None
         if question.kind == "single":
             self.radio = widgets.RadioButtons(
                 options=[(question.options[n].text, n) for n in self.order], value=None,
-                description="Answer", tooltip=f"Choose one answer to question {number}",
-                layout=widgets.Layout(width="auto"))
+                layout=widgets.Layout(width="100%"))
             choices = self.radio
         elif question.kind == "multiple":
             self.checks = [widgets.Checkbox(value=False, description=question.options[n].text, indent=False,
-                                            tooltip=question.options[n].text, layout=widgets.Layout(width="auto"))
+                                            layout=widgets.Layout(width="100%"))
                            for n in self.order]
-            choices = widgets.VBox(self.checks)
+            choices = widgets.VBox(self.checks, layout=widgets.Layout(width="100%"))
         else:
             self.number = widgets.Text(value="", description="Answer", placeholder="a number",
                                        tooltip=f"Type your answer to question {number} as a number")
             parts = [self.number] + ([widgets.Label(question.unit)] if question.unit else [])
             choices = widgets.HBox(parts)
         choices.add_class("clientcare-choices")
+        if question.kind != "numeric":
+            name_group(choices, prompt_id)
         self.feedback = widgets.HTML()
-        super().__init__([self.prompt, choices, self.feedback], layout=widgets.Layout(margin="0 0 12px 0"))
+        super().__init__([self.prompt, choices, self.feedback],
+                         layout=widgets.Layout(margin="0 0 12px 0", width="100%"))
 
     def selection(self) -> Any:
         """The options currently selected (indexes as written), or the text typed for a numeric question."""
@@ -524,13 +519,14 @@ class QuizView(widgets.VBox):
                                             tooltip="Check your answers and see feedback")
         self.retry_button = widgets.Button(description="Retry", disabled=True,
                                            tooltip="Clear your answers and try the quiz again")
-        self.score = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
+        self.score = widgets.HTML()
         self.history = widgets.HTML(self._history_text())
         self.submit_button.on_click(lambda _button: self.submit())
         self.retry_button.on_click(lambda _button: self.retry())
-        self.heading = widgets.HTML(CHOICE_CSS + f"<h3>{html.escape(quiz.title)}</h3>")
+        self.heading = widgets.HTML(heading(quiz.title))
         self.buttons = widgets.HBox([self.submit_button, self.retry_button])
         super().__init__(self._parts())
+        themed(self, "quiz")
 
     def _question_views(self) -> list[QuestionView]:
         """A view per question this attempt asks, options in this attempt's order."""
@@ -538,7 +534,8 @@ class QuizView(widgets.VBox):
                 for n, question in enumerate(self.session.questions, start=1)]
 
     def _parts(self) -> list[widgets.Widget]:
-        return [self.heading, self.history, *self.questions, self.buttons, self.score]
+        assets = [self.assets] if hasattr(self, "assets") else []  # the stylesheet (see style.themed)
+        return [*assets, self.heading, self.history, *self.questions, self.buttons, self.score]
 
     def submit(self) -> int:
         """Score the answers, show feedback, save the attempt; returns the score."""
@@ -567,12 +564,12 @@ class QuizView(widgets.VBox):
 
     def _history_text(self) -> str:
         warning, record = self.session.warning, self.session.record
-        note = f'<p style="color:#b00020">{html.escape(warning)}</p>' if warning else ""
+        note = f'<p class="cc-alert" role="alert">{html.escape(warning)}</p>' if warning else ""
         if not record:
             return note
         attempts = record.get("attempts", 0)
-        return note + (f"<p><i>Your best score so far: {record.get('best', 0)} of {record.get('total', 0)} "
-                       f"({attempts} attempt{'s' if attempts != 1 else ''}).</i></p>")
+        return note + (f"<p class='cc-muted'>Your best score so far: {record.get('best', 0)} of {record.get('total', 0)} "
+                       f"({attempts} attempt{'s' if attempts != 1 else ''}).</p>")
 
 
 def quiz_session(quiz: Quiz) -> QuizSession:

@@ -31,6 +31,7 @@ from .content import (
 )
 from .order import ATTEMPTS_FILE, Attempt, close_attempt, current_attempt
 from .store import LearnerFile
+from .style import heading, themed
 
 ENDINGS = ("strong", "mixed", "poor")
 MAX_POINTS = 2
@@ -553,27 +554,27 @@ def record_result(run: ScenarioSession, store: LearnerFile | None = None) -> dic
 # ---------------------------------------------------------------- the widget
 
 
-# Long choices wrap inside their buttons instead of being cut off with an ellipsis.
-_STYLE = """<style>
-.clientcare-choice { white-space: normal !important; height: auto !important; text-align: left !important;
-  line-height: 1.4 !important; padding: 6px 10px !important; margin: 2px 0 !important; }
-.clientcare-scenario p { margin: 0.3em 0; }
-</style>"""
-
-
 _ENDING_LABELS = {"strong": "A strong outcome", "mixed": "A mixed outcome", "poor": "A poor outcome"}
+# Verdict, and its colour class in static/clientcare.css (contrast checked in both themes).
+_VERDICTS = {2: ("Good choice", "cc-good"), 1: ("Partly right", "cc-partial"), 0: ("Not the best choice", "cc-bad")}
 
 
 class ScenarioView(widgets.VBox):
-    """The interactive dialogue: choices as buttons, feedback after each, a summary at the end."""
+    """The interactive dialogue: choices as buttons, feedback after each, a summary at the end.
+
+    Before the first choice only the setting, the dialogue and the choices show; the score
+    and "Restart scenario" appear once there is something to score or restart. After a
+    choice the learner still sees what they chose, beside its verdict and feedback.
+    """
 
     def __init__(self, session: ScenarioSession):
         self.session = session
         scenario = session.scenario
         self.title = widgets.HTML(
-            f"{_STYLE}<h3>{html.escape(scenario.title)}</h3><div><em>{markdown_html(scenario.setting)}</em></div>"
+            heading(scenario.title)
+            + f'<div class="cc-setting"><span class="cc-label">The setting: </span>{markdown_html(scenario.setting)}</div>'
         )
-        self.feedback = widgets.HTML(layout=widgets.Layout(margin="0 0 8px 0"))
+        self.feedback = widgets.HTML()
         self.dialogue = widgets.HTML()
         self.choices = widgets.VBox(layout=widgets.Layout(width="100%"))
         self.score = widgets.HTML()
@@ -584,19 +585,18 @@ class ScenarioView(widgets.VBox):
         super().__init__(
             [self.title, self.feedback, self.dialogue, self.choices,
              widgets.HBox([self.score, self.restart_button])],
-            layout=widgets.Layout(border="1px solid #ccc", padding="8px 12px"),
         )
-        self.add_class("clientcare-scenario")
+        themed(self, "scenario")
         self._render()
 
     def choose(self, position: int) -> None:
         """Take the choice shown at ``position`` (0-based, top to bottom)."""
         choice = self.session.choose_displayed(position)
-        verdict = {2: "Good choice", 1: "Partly right", 0: "Not the best choice"}[choice.points]
-        colour = {2: "#1b5e20", 1: "#8a6d00", 0: "#b71c1c"}[choice.points]
+        verdict, tone = _VERDICTS[choice.points]
         self.feedback.value = (
-            f"<div role='status' style='border-left:4px solid {colour};padding-left:8px'>"
-            f"<strong style='color:{colour}'>{verdict} (+{choice.points})</strong>{markdown_html(choice.feedback)}</div>"
+            f'<div class="cc-chosen"><span class="cc-label">You chose: </span>{html.escape(choice.text)}</div>'
+            f'<div role="status" class="cc-verdict {tone}"><span class="cc-verdict-text">{verdict} '
+            f'(+{choice.points})</span><div class="cc-body">{markdown_html(choice.feedback)}</div></div>'
         )
         self._render()
         # The pressed button is gone: keep keyboard and screen-reader users in place.
@@ -609,21 +609,22 @@ class ScenarioView(widgets.VBox):
 
     def _render(self) -> None:
         node = self.session.current
-        speaker = f"<strong>{html.escape(node.speaker)}:</strong>" if node.speaker else ""
+        speaker = f'<span class="cc-label">{html.escape(node.speaker)}:</span>' if node.speaker else ""
         self.dialogue.value = f"<div class='clientcare-dialogue'>{speaker}{markdown_html(node.text)}</div>"
-        self.score.value = f"<span role='status'>Score: {self.session.score} of {self.session.max_score}</span>&nbsp;"
+        started = bool(self.session.steps)
+        self.score.value = (
+            f"<span role='status'>Score: {self.session.score} of {self.session.max_score}</span>" if started else ""
+        )
+        for part in (self.score, self.restart_button):
+            (part.remove_class if started else part.add_class)("cc-hidden")
         if self.session.finished:
             self.choices.children = [widgets.HTML(self._summary())]
             return
         buttons = []
         # Shown in this attempt's order, numbered by place on screen: nothing shows the order as written.
         for position, choice in enumerate(self.session.displayed()):
-            button = widgets.Button(
-                description=f"{position + 1}. {choice.text}",
-                tooltip=choice.text,
-                layout=widgets.Layout(width="100%", height="auto"),
-            )
-            button.style.text_align = "left"
+            button = widgets.Button(description=f"{position + 1}. {choice.text}", tooltip=choice.text)
+            button.add_class("cc-choice")
             button.add_class("clientcare-choice")
             button.on_click(lambda _, i=position: self.choose(i))
             buttons.append(button)
@@ -638,9 +639,9 @@ class ScenarioView(widgets.VBox):
         )
         label = _ENDING_LABELS[run.current.ending or "mixed"]
         return (
-            f"<div class='clientcare-summary'><h4>{label}: you scored {run.score} of {run.max_score} "
-            f"({run.percent}%)</h4>"
-            f"<p>Your choices:</p><ol>{rows}</ol>"
+            f"<div class='clientcare-summary'>"
+            + heading(f"{label}: you scored {run.score} of {run.max_score} ({run.percent}%)", 4, css="cc-subtitle")
+            + f"<p>Your choices:</p><ol>{rows}</ol>"
             f"<p>Use <em>Restart scenario</em> to try a different path.</p></div>"
         )
 

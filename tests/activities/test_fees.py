@@ -1,4 +1,5 @@
 """The fee model (clientcare.fees) and the fee calculator widget built on it."""
+import html
 from decimal import Decimal
 
 import pandas as pd
@@ -167,7 +168,7 @@ def test_session_starts_with_the_lesson_worked_calculation():
 def test_calculator_starts_with_preset_roles_and_a_correct_total():
     calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
     assert [row.role.value for row in calc.rows] == ["Director", "Senior surveyor", "Assistant surveyor"]
-    assert calc.rows[0].rate.value == PRESET_RATES["Director"] == 185
+    assert calc.rows[0].rate.value == "185" and PRESET_RATES["Director"] == 185
     assert [row.description.value for row in calc.expense_rows] == ["Mileage, 180 miles at 45p a mile"]
     assert calc.session.total == 8269.2
     assert "£8,269.20" in calc.table.value and "Total excl. VAT" in calc.table.value
@@ -177,7 +178,7 @@ def test_calculator_starts_with_preset_roles_and_a_correct_total():
 
 def test_calculator_recomputes_when_an_input_changes():
     calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
-    calc.rows[1].hours.value = 40  # 40 h x £125 = £5,000
+    calc.rows[1].hours.value = "40"  # 40 h x £125 = £5,000
     assert calc.session.breakdown["cost"].iloc[1] == 5000.0
     assert calc.session.total_excl_vat == 1110 + 5000 + 1700 + 81
     calc.expense_rows[0].vat_applies.value = False
@@ -189,7 +190,7 @@ def test_calculator_recomputes_when_an_input_changes():
 def test_choosing_a_preset_role_fills_in_its_rate():
     calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
     calc.rows[2].role.value = "Administrator"
-    assert calc.rows[2].rate.value == 50
+    assert calc.rows[2].rate.value == "50"
     assert calc.session.breakdown["role"].iloc[2] == "Administrator"
     assert calc.session.breakdown["cost"].iloc[2] == 20 * 50
 
@@ -211,16 +212,48 @@ def test_adding_and_removing_lines_and_expenses():
     assert calc.rows[-1].role.value == "Senior surveyor" and len(calc.rows) == 2
 
 
-def test_invalid_input_shows_the_message_instead_of_a_stale_fee():
+def test_invalid_input_is_named_beside_its_line_and_the_last_valid_fee_stays():
+    # issue 14: a bad value no longer empties the table and chart (the page jumped); the last
+    # valid breakdown stays on screen, and the session reports no total for the current inputs.
     calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
-    calc.rows[0].hours.value = -4
+    calc.rows[0].hours.value = "-4"
     assert "Line 1 (Director): hours cannot be negative" in calc.message.value
-    assert calc.session.total is None and calc.table.value == "" and calc.quote.value == ""
-    calc.rows[0].hours.value = 6
-    calc.expense_rows[0].amount.value = -1
-    assert "Expense 1" in calc.message.value and calc.session.total is None
-    calc.expense_rows[0].amount.value = 81
-    assert calc.message.value == "" and calc.session.total == 8269.2
+    assert "hours cannot be negative" in calc.rows[0].error.value and calc.rows[1].error.value == ""
+    assert calc.session.total is None
+    assert "£8,269.20" in calc.table.value and "<svg" in calc.chart.value
+    assert "last one that could be worked out" in calc.message.value
+    calc.rows[0].hours.value = "6"
+    calc.expense_rows[0].amount.value = "-1"
+    assert "Expense 1" in calc.message.value and "Expense 1" in calc.expense_rows[0].error.value
+    assert calc.session.total is None
+    calc.expense_rows[0].amount.value = "81"
+    assert calc.message.value == "" and calc.rows[0].error.value == "" and calc.session.total == 8269.2
+
+
+def test_a_blank_or_unreadable_box_is_reported_and_never_replaced():
+    calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
+    calc.rows[0].rate.value = ""
+    assert calc.rows[0].rate.value == ""  # not put back to the preset rate
+    assert "Line 1 (Director): hourly rate is missing" in calc.rows[0].error.value
+    assert calc.session.total is None and "£8,269.20" in calc.table.value
+    calc.rows[1].people.value = "two"
+    assert "Line 2 (Senior surveyor): people must be a number, not 'two'" in html.unescape(calc.rows[1].error.value)
+    calc.rows[0].rate.value, calc.rows[1].people.value = "£185", "1"
+    assert calc.session.total == 8269.2 and calc.message.value == ""
+
+
+def test_a_preset_role_does_not_overwrite_a_rate_the_learner_typed():
+    calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
+    calc.rows[2].rate.value = "90"
+    calc.rows[2].role.value = "Director"
+    assert calc.rows[2].rate.value == "90"
+
+
+def test_the_chart_has_a_text_equivalent_and_follows_the_theme():
+    calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
+    chart = calc.chart.value
+    assert 'role="img"' in chart and "Director £1,110.00" in chart and "Senior surveyor £4,000.00" in chart
+    assert "currentColor" in chart and "#ffffff" not in chart.lower()  # transparent, drawn in the text colour
 
 
 def test_every_control_has_a_label_or_tooltip():
