@@ -1,5 +1,6 @@
 # Client Care course: set-up, learner lab, instructor demo and tests.
-#   make lab    create .venv, install, generate assignments, open JupyterLab on the course
+#   make lab         create .venv, install, generate assignments, open the learner's JupyterLab
+#   make instructor  open the instructor's JupyterLab (Formgrader, Create Assignment)
 #   make demo   run the instructor pipeline end to end on synthetic learners
 #   make test   install and run every test
 PYTHON ?= python3
@@ -7,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab demo test install release clean
+.PHONY: lab instructor demo test install release clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +32,15 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 release: $(STAMP)
 	$(BIN)/clientcare release
 
+# The learner's view: JupyterLab on learner/ (gitignored): the lessons and the assignments fetched
+# from the Assignment List, without source/, the gradebook or the instructor's tools.
 lab: $(STAMP)
 	@test -n "$$(ls release 2>/dev/null)" || $(BIN)/clientcare release
-	$(BIN)/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root,) \
-		course/lessons/01-responsibility-to-clients.ipynb
+	$(BIN)/python -m clientcare.lab learner
+
+# The instructor's view: JupyterLab on the course folder with Formgrader and Create Assignment.
+instructor: $(STAMP)
+	$(BIN)/python -m clientcare.lab instructor
 
 demo: $(STAMP)
 	$(BIN)/clientcare demo

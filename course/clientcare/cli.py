@@ -1,6 +1,6 @@
 """The `clientcare` command for instructors and course authors.
 
-    clientcare check     validate every content file and the lessons' references to them
+    clientcare check     validate every content file and the lessons' references to them; cue lint
     clientcare release   regenerate release/ from source/ with nbgrader
     clientcare grade A   autograde every submission of assignment A in parallel
     clientcare export    grades per assignment and per question to CSV
@@ -25,9 +25,16 @@ def _course(args: argparse.Namespace):
 
 def _check(args: argparse.Namespace) -> int:
     from .catalogue import check_content, check_lesson_references, lessons_dir
+    from .cues import lint
 
     checked, errors = check_content()
     errors += check_lesson_references(lessons_dir(_course(args).root))
+    lines, cue_errors, warnings = lint()  # the cue lint (see cues.py and content/README.md)
+    print("
+".join(lines))
+    errors += cue_errors
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     print(f"Checked {checked} content files: {'no problems' if not errors else f'{len(errors)} problem(s)'}.")

@@ -24,12 +24,12 @@ import pandas as pd
 from .content import ContentError, file_ids
 from .flashcards import load_flashcards, saved_known
 from .reflection import load_reflection_set
-from .quiz import load_quiz
+from .quiz import final_test_status, load_quiz
 from .scenario import load_scenario
 from .store import LearnerFile
 
 COLUMNS = ["lesson", "activity", "id", "title", "done", "status"]
-ACTIVITY_ORDER = ["Scenario", "Quiz", "Reflection", "Flashcards"]
+ACTIVITY_ORDER = ["Scenario", "Quiz", "Reflection", "Flashcards", "Final test"]
 LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
 
 
@@ -112,6 +112,14 @@ def _flashcard_rows(problems: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+def _final_test_rows() -> list[dict[str, Any]]:
+    """The end-of-course test (drawn from the lesson quizzes): its best score, if the course has quizzes."""
+    if not file_ids("quizzes"):
+        return []
+    status = final_test_status()
+    return [_row(None, "Final test", status["id"], status["title"], status["done"], status["status"])]
+
+
 def progress_summary() -> pd.DataFrame:
     """One row per activity: ``lesson, activity, id, title, done, status``, in lesson order.
 
@@ -121,7 +129,7 @@ def progress_summary() -> pd.DataFrame:
     """
     problems: list[str] = []
     rows = [*_scenario_rows(problems), *_quiz_rows(problems), *_reflection_rows(problems),
-            *_flashcard_rows(problems)]
+            *_flashcard_rows(problems), *_final_test_rows()]
     frame = pd.DataFrame(rows, columns=COLUMNS).astype({"lesson": "Int64", "done": "bool"})
     frame["order"] = frame["activity"].map(ACTIVITY_ORDER.index)
     frame = frame.sort_values(["lesson", "order"], na_position="last", kind="stable")

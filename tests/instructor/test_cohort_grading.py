@@ -30,7 +30,7 @@ COHORT = [
     Learner("ben", {}, {ASSIGNMENT: DUE - timedelta(days=1)}),
     Learner("chloe", {ASSIGNMENT: ["validate-resourcing", "cost-lines"]}, {ASSIGNMENT: DUE + timedelta(hours=5)}),
     Learner("dev", {ASSIGNMENT: ["fee-proposal", "cost-lines"]}, {ASSIGNMENT: DUE - timedelta(hours=1)}),
-    Learner("emeka", {ASSIGNMENT: ["staged-invoices", "fit-to-budget", "cost-lines"]}),  # fit-to-budget needs fee-proposal
+    Learner("emeka", {ASSIGNMENT: ["staged-invoices", "scope-options", "cost-lines"]}),  # scope-options needs fee-proposal
     Learner("fay", {ASSIGNMENT: ["validate-resourcing"]}),
 ]
 
@@ -71,7 +71,7 @@ def test_parallel_grades_equal_stock_nbgrader_grades(serial, parallel):
     assert len(stock) == len(COHORT) * 15
     pd.testing.assert_frame_equal(stock, ours)
     totals = ours.groupby("student")["score"].sum().to_dict()
-    assert totals == {"ada": 33, "ben": 0, "chloe": 14, "dev": 13, "emeka": 9, "fay": 9}
+    assert totals == {"ada": 36, "ben": 0, "chloe": 8, "dev": 14, "emeka": 10, "fay": 3}
 
 
 def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path):
@@ -93,8 +93,8 @@ def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path):
     assert "used its whole time budget (6 s)" in outcomes["loopy"].message
     assert outcomes["steady"].message == ""
     scores = question_scores(course.db_url, ASSIGNMENT).groupby("student")["score"].sum()
-    # validate-resourcing (9) and staged-invoices (4) do not call the looping function
-    assert scores.to_dict() == {"loopy": 13, "steady": 33}
+    # rate-build-up (5), validate-resourcing (3) and staged-invoices (5) do not call the looping function
+    assert scores.to_dict() == {"loopy": 13, "steady": 36}
 
 
 def test_export_has_one_row_per_learner_and_question(parallel, tmp_path):

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from .course import tools_on_path
-from .integrity import LOG_PREFIX, notable_errors, preflight
+from .integrity import LOG_PREFIX, notable_errors
+from .submission_files import preflight
 from .sandbox import install_kernelspec
 
 DEFAULT_NOTEBOOK_BUDGET = 120.0  # seconds of execution for one learner's notebook
