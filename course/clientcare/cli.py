@@ -30,8 +30,7 @@ def _check(args: argparse.Namespace) -> int:
     checked, errors = check_content()
     errors += check_lesson_references(lessons_dir(_course(args).root))
     lines, cue_errors, warnings = lint()  # the cue lint (see cues.py and content/README.md)
-    print("
-".join(lines))
+    print("\n".join(lines))
     errors += cue_errors
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
