@@ -21,12 +21,16 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 		|| { echo "nbgrader's JupyterLab extension is not enabled" >&2; exit 1; }
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) /usr/bin/bwrap
 
 # Debian's Chromium for the real-browser test (tests/browser); Playwright downloads no browser.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 /usr/bin/chromium:
 	command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+# Debian's bubblewrap: learners' code is graded behind it (course/clientcare/instructor/sandbox.py).
+/usr/bin/bwrap:
+	command -v bwrap >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y bubblewrap; }
 
 # Regenerate release/ from source/ (nbgrader generate_assignment for every assignment).
 release: $(STAMP)
@@ -48,7 +52,7 @@ demo: $(STAMP)
 # Unit, pipeline, integrity and real-browser tests, then every lesson under nbval (outputs checked where stored)
 # and every release notebook under nbval-lax (it must run; stubs may raise).
 # Learners' saved answers from these runs go to a throwaway folder.
-test: $(STAMP) /usr/bin/chromium
+test: $(STAMP) /usr/bin/bwrap /usr/bin/chromium
 	$(BIN)/python -m pytest tests
 	CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest --nbval course/lessons -p no:cacheprovider
 	CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax release -p no:cacheprovider

@@ -265,11 +265,16 @@ class BotScores:
         values = list(kind[bot].values())
         return sum(values) / len(values) if values else 0.0
 
-    def lines(self) -> list[str]:
+    def lines(self, worst: int = 5) -> list[str]:
+        """Each bot's average, then the ``worst`` activities it scores best on (where to rewrite first)."""
         out = []
         for bot in BOTS:
             out.append(f"  bot '{bot}': {self.average(bot):.0%} on average "
                        f"(scenarios {self.mean(self.scenarios, bot):.0%}, quizzes {self.mean(self.quizzes, bot):.0%})")
+            ranked = sorted([*((f"scenarios/{k}", v) for k, v in self.scenarios[bot].items()),
+                             *((f"quizzes/{k}", v) for k, v in self.quizzes[bot].items())], key=lambda kv: -kv[1])
+            if worst and ranked:
+                out.append("    highest: " + ", ".join(f"{name} {value:.0%}" for name, value in ranked[:worst]))
         return out
 
 
@@ -341,13 +346,31 @@ def idle_choices(scenarios) -> list[str]:
     return idle
 
 
+def strong_after_flagged_mistakes(scenarios) -> list[str]:
+    """Strong endings reached on a route where a 0-point choice set a flag (its consequence never came)."""
+    from .scenario import walk_routes
+
+    found = []
+    for scenario in scenarios:
+        mistakes = {flag for node in scenario.nodes.values() for c in node.choices if c.points == 0 for flag in c.sets}
+        seen = set()
+        for route, _ in walk_routes(scenario):
+            flags = tuple(sorted(route.flags & mistakes))
+            if scenario.nodes[route.end].ending == "strong" and flags and (route.end, flags) not in seen:
+                seen.add((route.end, flags))
+                found.append(f"scenarios/{scenario.id}.yaml: ending '{route.end}' (strong) is reached after the "
+                             f"0-point choice that set {', '.join(flags)}: {route.describe(scenario)}")
+    return found
+
+
 def lint() -> tuple[list[str], list[str], list[str]]:
     """What ``clientcare check`` adds to validation: (report lines, errors, warnings).
 
     Errors: files and the course over the cue limits, and text that refers to an option by
     its place ("all of the above", "the first option"). Warnings: strong endings reached
-    with under 75 % of the route's points, until that rule is enforced on load, and 0-point
-    choices with no consequence (both are required by the tests of the course's content).
+    with under 75 % of the route's points, until that rule is enforced on load; 0-point
+    choices with no consequence; strong endings reached after a 0-point choice that set a
+    flag (all three are required by the tests of the course's content).
     """
     report = cue_report()
     lines = report.lines()
@@ -355,4 +378,4 @@ def lint() -> tuple[list[str], list[str], list[str]]:
     lines.append("Cue bots (options in the order 20 learners would see them):")
     lines += bot_scores(scenarios, quizzes).lines()
     errors = [f"cue: {p}" for p in report.problems()] + positional_references(scenarios, quizzes)
-    return lines, errors, strong_ending_warnings() + idle_choices(scenarios)
+    return lines, errors, strong_ending_warnings() + idle_choices(scenarios) + strong_after_flagged_mistakes(scenarios)

@@ -198,3 +198,21 @@ def test_a_zero_point_choice_leading_where_the_best_leads_without_a_flag_is_idle
     assert cues.idle_choices([scenario]) == [
         f"scenarios/chain.yaml: node 'd{n}': choice 2: a 0-point choice leads where the best choice leads and "
         "sets no flag, so it has no consequence" for n in (0, 1)]
+
+
+def test_a_strong_ending_after_a_flagged_mistake_is_named(content_dir, monkeypatch):
+    from clientcare import scenario as module
+    from clientcare.cues import strong_after_flagged_mistakes
+
+    monkeypatch.setattr(module, "_check_routes", lambda *_: None)  # see what the check finds, not what load rejects
+    scenario = scenario_file(content_dir, "chain", 1, [True])
+    assert strong_after_flagged_mistakes([scenario]) == []  # its ending is mixed
+    data = yaml.safe_load((content_dir / "scenarios" / "chain.yaml").read_text())
+    data["nodes"]["d0"]["choices"][1]["sets"] = ["kept_quiet"]
+    data["nodes"]["end"]["ending"] = "strong"
+    data["nodes"]["d0"]["choices"][1]["points"] = 0
+    data["nodes"]["d0"]["choices"][0]["next"] = [{"if": {"none": ["kept_quiet"]}, "to": "end"}, {"to": "end"}]
+    (content_dir / "scenarios" / "chain.yaml").write_text(yaml.safe_dump(data))
+    found = strong_after_flagged_mistakes([load_scenario("chain")])
+    assert found == ["scenarios/chain.yaml: ending 'end' (strong) is reached after the 0-point choice that set "
+                     "kept_quiet: d0: choice 2 (Say nothing yet.)"]

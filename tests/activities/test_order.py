@@ -174,3 +174,17 @@ def test_answers_are_scored_by_option_not_by_place(quiz, learner_home):
             right = {session.option_order(question).index(i) for i in question.correct}
             session.select_displayed(question.id, right)
         assert session.submit() == 3
+
+
+def test_what_the_browser_receives_is_in_the_order_shown(quiz, learner_home):
+    """The widget state sent to the page (labels, their order, the selected index) follows the screen."""
+    view = show_quiz("97-order")
+    for question_view in view.questions:
+        shown_texts = [o.text for o in view.session.displayed_options(question_view.question)]
+        if question_view.radio is not None:
+            state = question_view.radio.get_state()
+            assert list(state["_options_labels"]) == shown_texts and state["index"] is None
+            question_view.radio.value = question_view.order[2]  # the learner picks the third option shown
+            assert question_view.radio.get_state()["index"] == 2
+        else:
+            assert [c.get_state()["description"] for c in question_view.checks] == shown_texts
