@@ -47,6 +47,9 @@ COURSE_DIR_VARIABLE = "CLIENTCARE_COURSE_DIR"
 #: Extra folders whose notebooks are lessons (os.pathsep-separated); course/lessons always is.
 LESSONS_VARIABLE = "CLIENTCARE_LESSONS"
 
+# True while the learner's nbgrader_config.py reads the course's own (which reads the config path again).
+loading_course_config = False
+
 # Cell metadata a learner's JupyterLab changes while they read (collapsing, scrolling,
 # timing); on a lesson these never reach the disk.
 _VIEW_STATE_KEYS = ("collapsed", "scrolled", "execution", "trusted", "jupyter")

@@ -293,7 +293,8 @@ def assignments_html(rows: list[dict[str, str]]) -> str:
         for row in rows
     )
     return (heading("Graded assignments", 3, css="cc-subtitle")
-            + '<div class="cc-table-scroll"><table class="cc-table cc-progress-table">'
+            + '<div class="cc-table-scroll" role="region" tabindex="0" aria-label="Graded assignments">'
+            '<table class="cc-table cc-progress-table">'
             '<thead><tr><th scope="col">Assignment</th><th scope="col">Where you are</th>'
             f'<th scope="col">Open</th></tr></thead><tbody>{body}</tbody></table></div>')
 
@@ -319,7 +320,8 @@ def progress_html(summary: pd.DataFrame, titles: dict[int, str] | None = None,
         file = None if pd.isna(lesson) else files.get(int(lesson))
         linked = f'<a href="{html.escape(file, quote=True)}">{title}</a>' if file else title
         parts.append(f'<h3 class="cc-subtitle">{linked} ({int(group["done"].sum())} of {len(group)} done)</h3>')
-        parts.append('<div class="cc-table-scroll"><table class="cc-table cc-progress-table"><thead><tr>'
+        parts.append(f'<div class="cc-table-scroll" role="region" tabindex="0" aria-label="{title}: your activities">'
+                     '<table class="cc-table cc-progress-table"><thead><tr>'
                      '<th scope="col">Activity</th><th scope="col">Title</th><th scope="col">Complete</th>'
                      '<th scope="col">Best score</th><th scope="col">Progress</th></tr></thead><tbody>')
         for row in group.itertuples(index=False):
