@@ -8,7 +8,12 @@ from pathlib import Path
 
 from .content import ContentError, file_ids
 
-LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
+LESSONS_FOLDER = Path("course") / "lessons"  # inside a course folder
+
+
+def lessons_dir(course_root: Path | str = ".") -> Path:
+    """The lesson notebooks' folder of the course in ``course_root``."""
+    return Path(course_root) / LESSONS_FOLDER
 
 # kind of content -> (module, loader taking an id)
 LOADERS = {
@@ -49,10 +54,10 @@ def check_content() -> tuple[int, list[str]]:
     return checked, errors
 
 
-def lesson_references(lessons_dir: Path = LESSONS_DIR) -> list[tuple[str, int, str, str]]:
-    """Every ``show_x("id")`` call in the lessons: (notebook, cell number, function, id)."""
+def lesson_references(folder: Path) -> list[tuple[str, int, str, str]]:
+    """Every ``show_x("id")`` call in the lessons in ``folder``: (notebook, cell number, function, id)."""
     found = []
-    for notebook in sorted(lessons_dir.glob("*.ipynb")):
+    for notebook in sorted(Path(folder).glob("*.ipynb")):
         cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
         for number, cell in enumerate(cells, start=1):
             if cell["cell_type"] != "code":
@@ -66,11 +71,13 @@ def lesson_references(lessons_dir: Path = LESSONS_DIR) -> list[tuple[str, int, s
     return found
 
 
-def check_lesson_references(lessons_dir: Path = LESSONS_DIR) -> list[str]:
-    """Messages for lesson cells that show content which does not exist."""
+def check_lesson_references(folder: Path) -> list[str]:
+    """Messages for lesson cells in ``folder`` that show content which does not exist (or for no lessons)."""
+    if not sorted(Path(folder).glob("*.ipynb")):
+        return [f"{folder}: no lesson notebooks here (is --course the course folder?)"]
     prompts = set(import_module(".reflection", __package__).all_reflections())
     errors = []
-    for notebook, cell, function, item_id in lesson_references(lessons_dir):
+    for notebook, cell, function, item_id in lesson_references(folder):
         kind = SHOWN_KIND[function]
         exists = item_id in prompts if kind == "reflection prompts" else item_id in file_ids(kind)
         if not exists:
