@@ -16,8 +16,8 @@ LESSONS = sorted(LESSONS_DIR.glob("[0-9][0-9]-*.ipynb"))
 TAUGHT = [p for p in LESSONS if not p.name.startswith("00-")]
 
 
-def test_eight_numbered_lessons():
-    assert [p.name[:2] for p in TAUGHT] == [f"{n:02d}" for n in range(1, 9)]
+def test_nine_numbered_lessons():
+    assert [p.name[:2] for p in TAUGHT] == [f"{n:02d}" for n in range(1, 10)]
 
 
 def test_every_content_file_is_valid():
