@@ -11,7 +11,6 @@ listed as a problem rather than hiding the rest of the page.
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -21,6 +20,7 @@ from typing import Any, Callable, Iterator, Mapping
 import ipywidgets as widgets
 import pandas as pd
 
+from .catalogue import lesson_heading, lesson_index
 from .content import ContentError, file_ids
 from .flashcards import load_flashcards, saved_known
 from .reflection import load_reflection_set
@@ -30,7 +30,6 @@ from .store import LearnerFile
 
 COLUMNS = ["lesson", "activity", "id", "title", "done", "status"]
 ACTIVITY_ORDER = ["Scenario", "Quiz", "Reflection", "Flashcards", "Final test"]
-LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
 
 
 def _row(lesson: Any, activity: str, item_id: str, title: Any, done: bool, status: str) -> dict[str, Any]:
@@ -144,24 +143,17 @@ def lesson_totals(summary: pd.DataFrame) -> pd.DataFrame:
     return totals.reset_index().astype({"done": "int64", "total": "int64"})
 
 
-def lesson_titles(lessons_dir: Path = LESSONS_DIR) -> dict[int, str]:
-    """Lesson headings such as ``Lesson 6: Fees``, read from the numbered lesson notebooks."""
-    titles = {}
-    for notebook in sorted(lessons_dir.glob("[0-9][0-9]-*.ipynb")):
+def lesson_titles(lessons_dir: Path | None = None) -> dict[int, str]:
+    """Lesson headings such as ``Lesson 6: Fees``: from the course's lesson index, or from the
+    numbered lesson notebooks in ``lessons_dir`` if given."""
+    if lessons_dir is None:
         try:
-            cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-        except (OSError, ValueError, KeyError):
-            continue
-        for cell in cells:
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else source
-            first = source.strip().splitlines()[0] if source.strip() else ""
-            if cell.get("cell_type") == "markdown" and first.startswith("# Lesson "):
-                number = first[len("# Lesson "):].split(":")[0].strip()
-                if number.isdigit():
-                    titles[int(number)] = first.lstrip("# ").strip()
-                break
-    return titles
+            lessons = lesson_index()
+        except ContentError:
+            lessons = ()
+    else:
+        lessons = [lesson_heading(path) for path in sorted(Path(lessons_dir).glob("[0-9][0-9]-*.ipynb"))]
+    return {lesson.number: lesson.heading for lesson in lessons if lesson}
 
 
 def _group_heading(lesson: Any, titles: dict[int, str]) -> str:

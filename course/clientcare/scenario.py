@@ -36,9 +36,6 @@ from .style import heading, themed
 ENDINGS = ("strong", "mixed", "poor")
 MAX_POINTS = 2
 STRONG_MIN_SCORE = 0.75  # a strong ending needs this fraction of the route's available points
-# The 75 % rule for strong endings is reported by `clientcare check` as a warning until the course's
-# scenarios are rewritten to it; then it is enforced on load like every other condition.
-ENFORCE_STRONG_RULE = False
 MAX_ROUTES = 20_000  # more routes than this is a sign of a mistake (and too slow to validate)
 FLAG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
@@ -61,8 +58,12 @@ class Condition:
     def flags(self) -> frozenset[str]:
         return self.all | self.any | self.none
 
-    def unmet(self, flags: frozenset[str], fraction: float) -> list[str]:
-        """The parts of this condition a route with ``flags`` and score ``fraction`` does not meet."""
+    def unmet(self, flags: frozenset[str], fraction: float | None) -> list[str]:
+        """The parts of this condition a route with ``flags`` and score ``fraction`` does not meet.
+
+        ``fraction`` is ``None`` on a route with no decisions yet: no points were available,
+        so the score parts hold.
+        """
         reasons = []
         missing = sorted(self.all - flags)
         if missing:
@@ -72,13 +73,15 @@ class Condition:
         present = sorted(self.none & flags)
         if present:
             reasons.append(f"flag {', '.join(present)} set")
+        if fraction is None:
+            return reasons
         if self.min_score is not None and fraction < self.min_score - 1e-9:
             reasons.append(f"score {fraction:.0%} below {self.min_score:.0%}")
         if self.max_score is not None and fraction > self.max_score + 1e-9:
             reasons.append(f"score {fraction:.0%} above {self.max_score:.0%}")
         return reasons
 
-    def holds(self, flags: frozenset[str], fraction: float) -> bool:
+    def holds(self, flags: frozenset[str], fraction: float | None) -> bool:
         return not self.unmet(flags, fraction)
 
     def merged(self, other: "Condition") -> "Condition":
@@ -149,9 +152,9 @@ class Scenario:
     nodes: dict[str, Node]
 
 
-def score_fraction(score: int, decisions: int) -> float:
-    """The score as a fraction of the points available on a route of ``decisions`` decisions."""
-    return score / (MAX_POINTS * decisions) if decisions else 0.0
+def score_fraction(score: int, decisions: int) -> float | None:
+    """The score as a fraction of the points available on a route of ``decisions`` decisions (None: none yet)."""
+    return score / (MAX_POINTS * decisions) if decisions else None
 
 
 # ---------------------------------------------------------------- validation
@@ -350,7 +353,7 @@ class Route:
     score: int
 
     @property
-    def fraction(self) -> float:
+    def fraction(self) -> float | None:
         return score_fraction(self.score, len(self.steps))
 
     def describe(self, scenario: Scenario) -> str:
@@ -405,7 +408,7 @@ def route_problems(scenario: Scenario, path: Path, strong_rule: bool = True) -> 
 
 def _check_routes(scenario: Scenario, path: Path) -> None:
     """Every route meets the conditions of the nodes it reaches; every node is reached by some route."""
-    problems = route_problems(scenario, path, strong_rule=ENFORCE_STRONG_RULE)
+    problems = route_problems(scenario, path)
     if problems:
         raise ContentError(problems[0])
     reached = {node_id for _route, passed in walk_routes(scenario, where(path)) for node_id, _ in passed}
