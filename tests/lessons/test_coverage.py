@@ -12,7 +12,7 @@ The matrix is ``tests/lessons/coverage.yaml`` (it replaces the old substring sea
       practice:                              # at least one item that practises or assesses it:
         - quiz:04-ethics/commission          #   quiz:<quiz>/<question>
         - scenario:venue-commission          #   scenario:<id> or scenario:<id>/<node>
-        #   flashcard:<deck>/<card>, reflection:<prompt>, assignment:<name>/<graded cell grade_id>,
+        #   flashcard:<deck>/<card>, reflection:<prompt>, assignment:<name>/<grade_id of a graded or task cell>,
         #   task:<lesson number>/<words of the heading of a practice task in that lesson>
       open: lesson 4 owner to add a quiz item # optional: a row not yet complete
 
@@ -92,8 +92,8 @@ def graded_cells(assignment: str) -> frozenset[str]:
     path = assignment_notebook(SOURCE_DIR, assignment)
     if not path.exists():
         return frozenset()
-    return frozenset(c["metadata"]["nbgrader"]["grade_id"] for c in read_json(path)["cells"]
-                     if c["metadata"].get("nbgrader", {}).get("grade"))
+    marked = [c["metadata"].get("nbgrader", {}) for c in read_json(path)["cells"]]
+    return frozenset(m["grade_id"] for m in marked if m.get("grade") or m.get("task"))
 
 
 def reference_problem(ref: str) -> str | None:
