@@ -1,8 +1,8 @@
 """The learner's progress: what they have done, against everything the course offers.
 
-:func:`progress_summary` reads the learner's saved files (scenarios, quiz,
-flashcards, journal) and the course content, and returns one row per activity as
-a pandas DataFrame; :func:`show_progress` renders it, grouped by lesson. In the course's
+:func:`progress_summary` asks every kind of activity in the registry
+(:mod:`clientcare.registry`) for its rows, each activity reading its own content and
+learner file, and returns one row per activity as a pandas DataFrame; :func:`show_progress` renders it, grouped by lesson. In the course's
 widget idiom, :class:`Progress` is what the page reports against (the lesson headings),
 :class:`ProgressSession` the learner's summary, :class:`ProgressView` the widget. Content
 is read with each activity's own loader; a content file that cannot be read is
@@ -11,152 +11,99 @@ listed as a problem rather than hiding the rest of the page.
 from __future__ import annotations
 
 import html
-import json
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import ipywidgets as widgets
 import pandas as pd
 
-from .content import ContentError, file_ids
-from .flashcards import load_flashcards, saved_known
-from .reflection import load_reflection_set
-from .quiz import final_test_status, load_quiz
-from .scenario import load_scenario
+from .catalogue import lesson_heading, lesson_index, lesson_references
+from .content import ContentError
 from .store import LearnerFile
 from .style import heading, themed
+from . import registry
 
 COLUMNS = ["lesson", "activity", "id", "title", "done", "status", "score"]
-ACTIVITY_ORDER = ["Scenario", "Quiz", "Reflection", "Flashcards", "Final test"]
 LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
 
 
-def _row(lesson: Any, activity: str, item_id: str, title: Any, done: bool, status: str,
-         score: str = "") -> dict[str, Any]:
-    """One activity: ``done`` means finished (or written, or every card known); ``score`` is the best
-    score, shown apart from it, so a finished scenario with 0 points is not mistaken for a good one."""
-    lesson = lesson if isinstance(lesson, int) and not isinstance(lesson, bool) else None
-    title = title.strip() if isinstance(title, str) and title.strip() else item_id
-    return {"lesson": lesson, "activity": activity, "id": item_id, "title": title, "done": done, "status": status,
-            "score": score}
+# ---------------------------------------------------------------- where and how well (presentation)
 
 
 def _score(points: Any, out_of: Any) -> str:
     """``3 of 4 (75%)``, or "" when there is nothing to score."""
-    if not isinstance(points, (int, float)) or not isinstance(out_of, (int, float)) or out_of <= 0:
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or not isinstance(out_of, (int, float)) \
+            or out_of <= 0:
         return ""
     return f"{points:g} of {out_of:g} ({round(100 * points / out_of)}%)"
 
 
-def _record(saved: dict[str, Any], key: str) -> dict[str, Any]:
-    value = saved.get(key)
-    return value if isinstance(value, dict) else {}
+def best_scores() -> dict[tuple[str, str], str]:
+    """The learner's best score per (activity, id), shown apart from "finished", so a scenario
+    finished with no points is not mistaken for a good one."""
+    scores = {}
+    for scenario_id, record in LearnerFile("scenarios").load().items():
+        if isinstance(record, dict) and record.get("finished") is True:
+            scores[("Scenario", scenario_id)] = _score(record.get("best_score"), record.get("max_score"))
+    for quiz_id, record in LearnerFile("quiz").load().items():
+        if isinstance(record, dict) and record.get("attempts"):
+            activity = "Final test" if quiz_id == "final-test" else "Quiz"
+            scores[(activity, quiz_id)] = _score(record.get("best"), record.get("total"))
+    return scores
 
 
-def _loaded(kind: str, load: Callable[[str], Any], problems: list[str]) -> Iterator[tuple[str, Any]]:
-    """Every content file of ``kind`` that loads, by id; the others are noted in ``problems``."""
-    for item_id in file_ids(kind):
-        try:
-            yield item_id, load(item_id)
-        except ContentError as error:
-            problems.append(str(error))
+_ACTIVITY_OF = {kind.show: kind.activity for kind in registry.KINDS if kind.show}
 
 
-def _scenario_rows(problems: list[str]) -> list[dict[str, Any]]:
-    saved = LearnerFile("scenarios").load()
-    rows = []
-    for scenario_id, scenario in _loaded("scenarios", load_scenario, problems):
-        record = _record(saved, scenario_id)
-        done = record.get("finished") is True
-        if done:
-            status = f"Finished: best score {record.get('best_score', 0)} of {record.get('max_score', 0)}"
-        else:
-            status = "Started, not finished" if record else "Not started"
-        score = _score(record.get("best_score"), record.get("max_score")) if done else ""
-        rows.append(_row(scenario.lesson, "Scenario", scenario_id, scenario.title, done, status, score))
-    return rows
-
-
-def _quiz_rows(problems: list[str]) -> list[dict[str, Any]]:
-    saved = LearnerFile("quiz").load()
-    rows = []
-    for quiz_id, quiz in _loaded("quizzes", load_quiz, problems):
-        record = _record(saved, quiz_id)
-        attempts = record.get("attempts", 0)
-        done = isinstance(attempts, int) and attempts > 0
-        status = (f"Best score {record.get('best', 0)} of {quiz.total} "
-                  f"({attempts} attempt{'s' if attempts != 1 else ''})") if done else "Not attempted"
-        score = _score(record.get("best"), quiz.total) if done else ""
-        rows.append(_row(quiz.lesson, "Quiz", quiz_id, quiz.title, done, status, score))
-    return rows
-
-
-def _written_on(saved_at: Any) -> str:
+def activity_places(lessons_dir: Path | None = None) -> dict[tuple[str, str], tuple[int, int]]:
+    """Where each activity is met: (activity, id) -> (lesson number, position in that lesson), from
+    the ``show_*("id")`` calls in the lesson notebooks (the first lesson that shows it)."""
+    lessons_dir = LESSONS_DIR if lessons_dir is None else lessons_dir
+    places: dict[tuple[str, str], tuple[int, int]] = {}
     try:
-        moment = datetime.fromisoformat(saved_at)
-        return f"Written on {moment.day} {moment:%B %Y}"
-    except (TypeError, ValueError):
-        return "Written"
+        references = lesson_references(lessons_dir)
+    except (OSError, ValueError, SyntaxError, KeyError):
+        return places
+    for position, (notebook, _cell, function, item_id) in enumerate(references):
+        if notebook[:2].isdigit() and notebook[:2] != "00" and function in _ACTIVITY_OF:  # 00: the progress page
+            places.setdefault((_ACTIVITY_OF[function], item_id), (int(notebook[:2]), position))
+    return places
 
 
-def _reflection_rows(problems: list[str]) -> list[dict[str, Any]]:
-    saved = LearnerFile("journal").load()
-    rows = []
-    for _, reflections in _loaded("reflections", load_reflection_set, problems):
-        for prompt in reflections.prompts:
-            record = _record(saved, prompt.id)
-            text = record.get("text")
-            done = isinstance(text, str) and bool(text.strip())
-            status = _written_on(record.get("saved_at")) if done else "Not written"
-            rows.append(_row(prompt.lesson, "Reflection", prompt.id, prompt.title, done, status))
-    return rows
-
-
-def _flashcard_rows(problems: list[str]) -> list[dict[str, Any]]:
-    store = LearnerFile("flashcards")
-    rows = []
-    for deck_id, deck in _loaded("flashcards", load_flashcards, problems):
-        known = saved_known(deck_id, store) & {card.id for card in deck.cards}
-        total = len(deck.cards)
-        rows.append(_row(None, "Flashcards", deck_id, deck.title, len(known) == total,
-                         f"{len(known)} of {total} cards known"))
-    return rows
-
-
-def _final_test_rows() -> list[dict[str, Any]]:
-    """The end-of-course test (drawn from the lesson quizzes): its best score, if the course has quizzes."""
-    if not file_ids("quizzes"):
-        return []
-    status = final_test_status()
-    return [_row(None, "Final test", status["id"], status["title"], status["done"], status["status"])]
+def lesson_files(lessons_dir: Path | None = None) -> dict[int, str]:
+    """Lesson number -> notebook file name, e.g. ``{6: "06-fees.ipynb"}`` (for links)."""
+    lessons_dir = LESSONS_DIR if lessons_dir is None else lessons_dir
+    found = (lesson_heading(path) for path in sorted(Path(lessons_dir).glob("[0-9][0-9]-*.ipynb")))
+    return {lesson.number: lesson.notebook for lesson in found if lesson}
 
 
 def progress_summary() -> pd.DataFrame:
     """One row per activity: ``lesson, activity, id, title, done, status, score``, in lesson order.
 
-    An activity a lesson shows belongs to that lesson and comes in the order the lesson shows it
-    (:func:`activity_places`); others keep the lesson their content file names, and ``lesson`` is
-    empty for activities that belong to no single lesson (e.g. the final test). Content files
-    that could not be read are listed in ``summary.attrs["problems"]``.
+    Rows come from each kind's status function in :data:`clientcare.registry.KINDS`. An activity
+    a lesson shows belongs to that lesson, in the order the lesson shows it (:func:`activity_places`);
+    others keep their content file's lesson, in table order, and ``lesson`` is empty for those that
+    belong to no single lesson (e.g. the final test). ``score`` is the best score, apart from
+    ``done`` (finished). Content files that could not be read are in ``summary.attrs["problems"]``.
     """
     problems: list[str] = []
-    rows = [*_scenario_rows(problems), *_quiz_rows(problems), *_reflection_rows(problems),
-            *_flashcard_rows(problems), *_final_test_rows()]
-    places = activity_places(LESSONS_DIR)
+    rows = [{**row, "activity": kind.activity, "order": order}
+            for order, kind in enumerate(registry.KINDS) if kind.status
+            for row in kind.function("status")(problems)]
+    places, scores = activity_places(), best_scores()
     for row in rows:  # an activity belongs to the lesson that shows it, in the order the lesson shows it
         place = places.get((row["activity"], row["id"]))
         row["place"] = place[1] if place else None
         if place:
             row["lesson"] = place[0]
-    frame = pd.DataFrame(rows, columns=[*COLUMNS, "place"]).astype({"lesson": "Int64", "done": "bool"})
-    frame["order"] = frame["activity"].map(ACTIVITY_ORDER.index)
+        row["score"] = scores.get((row["activity"], row["id"]), "")
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "place", "order"]).astype({"lesson": "Int64", "done": "bool"})
     frame = frame.sort_values(["lesson", "place", "order"], na_position="last", kind="stable")
-    frame = frame.drop(columns=["order", "place"]).reset_index(drop=True)
+    frame = frame.drop(columns=["place", "order"]).reset_index(drop=True)
     frame.attrs["problems"] = problems
     return frame
 
@@ -167,60 +114,17 @@ def lesson_totals(summary: pd.DataFrame) -> pd.DataFrame:
     return totals.reset_index().astype({"done": "int64", "total": "int64"})
 
 
-def lesson_titles(lessons_dir: Path = LESSONS_DIR) -> dict[int, str]:
-    """Lesson headings such as ``Lesson 6: Fees``, read from the numbered lesson notebooks."""
-    titles = {}
-    for notebook in sorted(lessons_dir.glob("[0-9][0-9]-*.ipynb")):
+def lesson_titles(lessons_dir: Path | None = None) -> dict[int, str]:
+    """Lesson headings such as ``Lesson 6: Fees``: from the course's lesson index, or from the
+    numbered lesson notebooks in ``lessons_dir`` if given."""
+    if lessons_dir is None:
         try:
-            cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-        except (OSError, ValueError, KeyError):
-            continue
-        for cell in cells:
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else source
-            first = source.strip().splitlines()[0] if source.strip() else ""
-            if cell.get("cell_type") == "markdown" and first.startswith("# Lesson "):
-                number = first[len("# Lesson "):].split(":")[0].strip()
-                if number.isdigit():
-                    titles[int(number)] = first.lstrip("# ").strip()
-                break
-    return titles
-
-
-_SHOWS = {"show_scenario": "Scenario", "show_quiz": "Quiz", "show_reflection": "Reflection",
-          "show_flashcards": "Flashcards"}
-_CALL = re.compile(r'\b(show_scenario|show_quiz|show_reflection|show_flashcards)\(\s*["\']([^"\']+)["\']')
-
-
-def _lesson_notebooks(lessons_dir: Path) -> Iterator[tuple[int, Path, list[dict[str, Any]]]]:
-    """(lesson number, notebook, cells) for every numbered lesson that can be read."""
-    for notebook in sorted(lessons_dir.glob("[0-9][0-9]-*.ipynb")):
-        try:
-            cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-        except (OSError, ValueError, KeyError):
-            continue
-        yield int(notebook.name[:2]), notebook, cells
-
-
-def activity_places(lessons_dir: Path = LESSONS_DIR) -> dict[tuple[str, str], tuple[int, int]]:
-    """Where each activity is met: (activity, id) -> (lesson number, position in that lesson), read
-    from the ``show_*("id")`` calls in the lesson notebooks (the first lesson that shows it)."""
-    places: dict[tuple[str, str], tuple[int, int]] = {}
-    for number, _path, cells in _lesson_notebooks(lessons_dir):
-        position = 0
-        for cell in cells:
-            if cell.get("cell_type") != "code":
-                continue
-            source = cell.get("source", "")
-            for function, item_id in _CALL.findall("".join(source) if isinstance(source, list) else source):
-                position += 1
-                places.setdefault((_SHOWS[function], item_id), (number, position))
-    return places
-
-
-def lesson_files(lessons_dir: Path = LESSONS_DIR) -> dict[int, str]:
-    """Lesson number -> notebook file name, e.g. ``{6: "06-fees.ipynb"}`` (for links)."""
-    return {number: path.name for number, path, _cells in _lesson_notebooks(lessons_dir) if number > 0}
+            lessons = lesson_index()
+        except ContentError:
+            lessons = ()
+    else:
+        lessons = [lesson_heading(path) for path in sorted(Path(lessons_dir).glob("[0-9][0-9]-*.ipynb"))]
+    return {lesson.number: lesson.heading for lesson in lessons if lesson}
 
 
 def _group_heading(lesson: Any, titles: dict[int, str]) -> str:
@@ -283,13 +187,16 @@ def _submitted_on(folder: Path) -> str:
     return f"on {moment.day} {moment:%B %Y} at {moment:%H:%M}"
 
 
+def _link(href: str, text: str) -> str:
+    return f'<a href="{html.escape(href, quote=True)}">{html.escape(text)}</a>' if href else ""
+
+
 def assignments_html(rows: list[dict[str, str]]) -> str:
     if not rows:
         return ""
     body = "".join(
         f"<tr><th scope='row' class='cc-text-cell'>{html.escape(row['name'])}</th>"
-        f"<td>{html.escape(row['status'])}</td>"
-        f"<td>{_link(row['link'], row['link_text'])}</td></tr>"
+        f"<td>{html.escape(row['status'])}</td><td>{_link(row['link'], row['link_text'])}</td></tr>"
         for row in rows
     )
     return (heading("Graded assignments", 3, css="cc-subtitle")
@@ -299,8 +206,7 @@ def assignments_html(rows: list[dict[str, str]]) -> str:
             f'<th scope="col">Open</th></tr></thead><tbody>{body}</tbody></table></div>')
 
 
-def _link(href: str, text: str) -> str:
-    return f'<a href="{html.escape(href, quote=True)}">{html.escape(text)}</a>' if href else ""
+# ---------------------------------------------------------------- the page
 
 
 def progress_html(summary: pd.DataFrame, titles: dict[int, str] | None = None,
@@ -347,7 +253,7 @@ class Progress:
 
 
 def load_progress() -> Progress:
-    """The course's progress page: lesson headings and files read from the lesson notebooks."""
+    """The course's progress page: lesson headings and notebooks."""
     return Progress(MappingProxyType(lesson_titles()), MappingProxyType(lesson_files()))
 
 
