@@ -6,6 +6,7 @@
     clientcare export    grades per assignment and per question to CSV
     clientcare report    the cohort report (tables and plots) as HTML
     clientcare demo      run the grading pipeline end to end on a synthetic cohort
+    clientcare publish D the learner bundle (lessons, no solutions or grading code) as a git repo in D
 """
 from __future__ import annotations
 
@@ -87,6 +88,16 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _publish(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .instructor.publish import publish
+
+    commit = publish(Path(args.lessons), Path(args.dest))
+    print(f"Published the learner bundle in {Path(args.dest).resolve()} (commit {commit[:12]}).")
+    return 0
+
+
 def _course_db_url(root) -> str:
     from nbgrader.coursedir import CourseDirectory
 
@@ -114,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--learners", type=int, default=50, help="number of synthetic learners (default 50)")
     demo.add_argument("--workers", type=int, default=None, help="grading processes (default: one more than the cores)")
     demo.set_defaults(run=_demo)
+    publish = commands.add_parser("publish", help="build the learner bundle (for nbgitpuller) in DEST")
+    publish.add_argument("dest", help="folder for the bundle's git repository")
+    publish.add_argument("--lessons", default="course/lessons", help="lesson notebooks (default: course/lessons)")
+    publish.set_defaults(run=_publish)
     for name, run, default_out, text in (
         ("export", _export, "export", "export grades per assignment and per question to CSV files in OUT"),
         ("report", _report, "reports/cohort-report.html", "write the cohort report (tables and plots) as HTML"),
@@ -129,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a clear message, not a traceback, for expected failures
         from .content import ContentError
         from .instructor.course import NbgraderError
+        from .instructor.publish import LeakError
 
-        if isinstance(error, (ContentError, NbgraderError)):
+        if isinstance(error, (ContentError, NbgraderError, LeakError, FileExistsError, FileNotFoundError)):
             print(f"error: {error}", file=sys.stderr)
             return 1
         raise
