@@ -5,14 +5,10 @@ nbval starts inherit it), so tests never touch a real learner's files.
 """
 import os
 import tempfile
-from pathlib import Path
-
 import pytest
 
 os.environ["CLIENTCARE_HOME"] = tempfile.mkdtemp(prefix="clientcare-test-home-")
 os.environ.setdefault("MPLBACKEND", "Agg")
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture

@@ -4,13 +4,14 @@ Learners use the ``show_*`` functions in lesson notebooks::
 
     from clientcare import show_scenario, show_quiz, show_reflection
 
-Each is imported on first use, so ``import clientcare`` stays quick.
+Each returns the activity's view (an ``ipywidgets.VBox``) and is imported on first use,
+so ``import clientcare`` stays quick.
 """
 from importlib import import_module
 
 _EXPORTS = {
     "show_scenario": "scenario",
-    "show_reflection": "journal",
+    "show_reflection": "reflection",
     "show_quiz": "quiz",
     "show_flashcards": "flashcards",
     "show_fee_calculator": "fee_calculator",

@@ -14,8 +14,8 @@ LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
 LOADERS = {
     "scenarios": ("scenario", "load_scenario"),
     "quizzes": ("quiz", "load_quiz"),
-    "flashcards": ("flashcards", "load_deck"),
-    "reflections": ("journal", "load_reflections"),
+    "flashcards": ("flashcards", "load_flashcards"),
+    "reflections": ("reflection", "load_reflection_set"),
 }
 
 # show_* function used in a lesson -> kind of content its argument names
@@ -43,7 +43,7 @@ def check_content() -> tuple[int, list[str]]:
             except ContentError as error:
                 errors.append(str(error))
     try:
-        import_module(".journal", __package__).all_prompts()
+        import_module(".reflection", __package__).all_reflections()
     except ContentError as error:
         errors.append(str(error))
     return checked, errors
@@ -68,7 +68,7 @@ def lesson_references(lessons_dir: Path = LESSONS_DIR) -> list[tuple[str, int, s
 
 def check_lesson_references(lessons_dir: Path = LESSONS_DIR) -> list[str]:
     """Messages for lesson cells that show content which does not exist."""
-    prompts = set(import_module(".journal", __package__).all_prompts())
+    prompts = set(import_module(".reflection", __package__).all_reflections())
     errors = []
     for notebook, cell, function, item_id in lesson_references(lessons_dir):
         kind = SHOWN_KIND[function]

@@ -1,12 +1,18 @@
-"""The fee calculator widget: build a fee proposal line by line and see it add up.
+"""The fee calculator: build a fee proposal line by line and see it add up.
 
-All the arithmetic lives in :mod:`clientcare.fees`; this module only collects the
-inputs, shows the itemised breakdown and a bar chart, and updates both on every change.
+:class:`FeeCalculator` is the starting point (preset rates, starting lines, OH&P),
+:class:`FeeCalculatorSession` the learner's current lines and their breakdown (no widgets),
+:class:`FeeCalculatorView` the widget. All the arithmetic lives in :mod:`clientcare.fees`;
+this module only collects the inputs, shows the itemised breakdown and a bar chart, and
+updates both on every change.
 """
 from __future__ import annotations
 
 import html
 import io
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
 
 import ipywidgets as widgets
 from IPython.display import Image, display
@@ -24,6 +30,50 @@ PRESET_RATES = {
 STARTING_LINES = [("Director", 1, 4.0), ("Consultant", 2, 20.0), ("Administrator", 1, 6.0)]
 DEFAULT_OHP = 15.0
 LABEL_STYLE = {"description_width": "initial"}
+
+
+@dataclass(frozen=True)
+class FeeCalculator:
+    """What the calculator starts with: preset hourly rates by role, the starting lines, OH&P %."""
+
+    rates: Mapping[str, float] = field(default_factory=lambda: MappingProxyType(dict(PRESET_RATES)))
+    lines: tuple[tuple[str, int, float], ...] = tuple(STARTING_LINES)
+    ohp_percent: float = DEFAULT_OHP
+
+
+def load_fee_calculator() -> FeeCalculator:
+    """The course's fee calculator (the same for every lesson that shows it)."""
+    return FeeCalculator()
+
+
+class FeeCalculatorSession:
+    """The learner's fee: its lines and OH&P, the last valid breakdown or why there is none; no widgets."""
+
+    def __init__(self, calculator: FeeCalculator):
+        self.calculator = calculator
+        self.lines: list[FeeLine] = [FeeLine(role, people, hours, calculator.rates.get(role, 0.0))
+                                     for role, people, hours in calculator.lines]
+        self.ohp_percent = calculator.ohp_percent
+        self.breakdown = None  # the last valid breakdown (a DataFrame)
+        self.error: str | None = None  # why the current inputs give no fee
+        self.calculate()
+
+    def update(self, lines: list[FeeLine], ohp_percent: float) -> None:
+        """Take the learner's current inputs and recalculate."""
+        self.lines, self.ohp_percent = list(lines), ohp_percent
+        self.calculate()
+
+    def calculate(self) -> None:
+        """Rebuild the breakdown; on an invalid input keep the reason and no breakdown."""
+        try:
+            self.breakdown, self.error = fee_breakdown(self.lines, self.ohp_percent), None
+        except ValueError as error:
+            self.breakdown, self.error = None, str(error)  # never leave a stale total
+
+    @property
+    def total(self) -> float | None:
+        """The total of the last valid breakdown."""
+        return None if self.breakdown is None else float(self.breakdown["cost"].iloc[-1])
 
 
 class FeeRow:
@@ -118,14 +168,14 @@ def figure_png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-class FeeCalculator:
+class FeeCalculatorView(widgets.VBox):
     """Rows of inputs, an OH&P slider, a breakdown table and a chart, kept in step."""
 
-    def __init__(self, lines=STARTING_LINES, ohp_percent: float = DEFAULT_OHP):
+    def __init__(self, session: FeeCalculatorSession):
+        self.session = session
         self.rows: list[FeeRow] = []
-        self.breakdown = None  # the last valid breakdown (a DataFrame)
         self.ohp = widgets.FloatSlider(
-            value=ohp_percent, min=0, max=30, step=0.5, description="Overheads and profit (OH&P) %",
+            value=session.ohp_percent, min=0, max=30, step=0.5, description="Overheads and profit (OH&P) %",
             tooltip="Allowance for overheads and profit, as a percentage of the subtotal",
             readout_format=".1f", style=LABEL_STYLE, layout=widgets.Layout(width="450px"))
         self.add = widgets.Button(description="Add a line", icon="plus", tooltip="Add another role to the fee")
@@ -133,15 +183,15 @@ class FeeCalculator:
         self.table = widgets.HTML()
         self.chart = widgets.Output()
         self.rows_box = widgets.VBox()
-        self.widget = widgets.VBox([
+        super().__init__([
             widgets.HTML("<b>Fee calculator</b>: for each role, enter the people, the hours each "
                          "works and the hourly rate."),
             self.rows_box, self.add, self.ohp, self.message, self.table, self.chart,
         ])
         self.ohp.observe(self.recalculate, names="value")
         self.add.on_click(lambda _button: self.add_row())
-        for role, people, hours in lines:
-            self.add_row(role, people, hours, refresh=False)
+        for line in session.lines:
+            self.add_row(line.role, line.people, line.hours, line.hourly_rate, refresh=False)
         self.recalculate()
 
     def add_row(self, role: str = "Consultant", people: int = 1, hours: float = 0.0,
@@ -169,19 +219,16 @@ class FeeCalculator:
 
     def recalculate(self, _change: dict | None = None) -> None:
         """Rebuild the breakdown and chart; show the problem instead if an input is invalid."""
-        try:
-            breakdown = fee_breakdown([row.fee_line() for row in self.rows], self.ohp.value)
-        except ValueError as error:
-            self.message.value = (f'<span role="alert" style="color:#b00020">{html.escape(str(error))}. '
+        self.session.update([row.fee_line() for row in self.rows], self.ohp.value)
+        if self.session.breakdown is None:
+            self.message.value = (f'<span role="alert" style="color:#b00020">{html.escape(self.session.error)}. '
                                   "Correct it to see the fee.</span>")
-            self.breakdown = None  # never leave a stale total on screen
             self.table.value = ""
             self.chart.clear_output()
             return
         self.message.value = ""
-        self.breakdown = breakdown
-        self.table.value = breakdown_html(breakdown)
-        self._draw(breakdown)
+        self.table.value = breakdown_html(self.session.breakdown)
+        self._draw(self.session.breakdown)
 
     def _draw(self, breakdown) -> None:
         png = figure_png(cost_chart(breakdown))
@@ -189,12 +236,7 @@ class FeeCalculator:
             self.chart.clear_output(wait=True)
             display(Image(data=png, format="png", alt="Bar chart of cost by role and OH&P"))
 
-    @property
-    def total(self) -> float | None:
-        """The total of the last valid breakdown."""
-        return None if self.breakdown is None else float(self.breakdown["cost"].iloc[-1])
 
-
-def show_fee_calculator() -> widgets.Widget:
+def show_fee_calculator() -> FeeCalculatorView:
     """The fee calculator, ready to display in a lesson."""
-    return FeeCalculator().widget
+    return FeeCalculatorView(FeeCalculatorSession(load_fee_calculator()))

@@ -1,6 +1,7 @@
-"""Flashcards: the deck read from ``content/flashcards/<id>.yaml``, the study logic, and the widget.
+"""Flashcards: the deck read from ``content/flashcards/<id>.yaml`` (:class:`Flashcards`), studying it
+(:class:`FlashcardsSession`) and the widget (:class:`FlashcardsView`).
 
-:class:`FlashcardSession` holds everything a learner does with a deck (which card
+:class:`FlashcardsSession` holds everything a learner does with a deck (which card
 is showing, which side, the order, which cards they know) with no widgets, so it
 can be tested directly. The cards a learner knows are saved straight away to
 their ``flashcards.json`` as ``{deck_id: {"known": [card ids]}}``.
@@ -37,7 +38,7 @@ class Card:
 
 
 @dataclass(frozen=True)
-class Deck:
+class Flashcards:
     """A titled deck of cards."""
 
     id: str
@@ -54,8 +55,8 @@ def parse_card(item: Any, path: Path, number: int) -> Card:
     return Card(card_id, field(item, "front", str, at), field(item, "back", str, at))
 
 
-def parse_deck(data: dict[str, Any], path: Path) -> Deck:
-    """Build a :class:`Deck` from a parsed YAML file, raising ``ContentError`` on any mistake."""
+def parse_flashcards(data: dict[str, Any], path: Path) -> Flashcards:
+    """Build a :class:`Flashcards` from a parsed YAML file, raising ``ContentError`` on any mistake."""
     at = where(path)
     check_known_fields(data, DECK_FIELDS, at)
     deck_id = identifier(data, "id", at)
@@ -63,12 +64,12 @@ def parse_deck(data: dict[str, Any], path: Path) -> Deck:
     raw_cards = field(data, "cards", list, at)
     cards = tuple(parse_card(raw, path, n) for n, raw in enumerate(raw_cards, start=1))
     unique([card.id for card in cards], "card id", at)
-    return Deck(deck_id, title, cards)
+    return Flashcards(deck_id, title, cards)
 
 
-def load_deck(deck_id: str) -> Deck:
+def load_flashcards(deck_id: str) -> Flashcards:
     """Read and validate ``content/flashcards/<deck_id>.yaml``."""
-    return load_item("flashcards", deck_id, parse_deck)
+    return load_item("flashcards", deck_id, parse_flashcards)
 
 
 def saved_known(deck_id: str, store: LearnerFile | None = None) -> set[str]:
@@ -81,7 +82,7 @@ def saved_known(deck_id: str, store: LearnerFile | None = None) -> set[str]:
 # ---------------------------------------------------------------- logic
 
 
-class FlashcardSession:
+class FlashcardsSession:
     """Studying one deck: navigation (wrapping round at either end), flipping, shuffling, known cards.
 
     With ``only_unknown`` on, navigation skips the cards already known. Pass
@@ -89,7 +90,7 @@ class FlashcardSession:
     pass a :class:`LearnerFile` to load and save it.
     """
 
-    def __init__(self, deck: Deck, store: LearnerFile | None = None, rng: random.Random | None = None):
+    def __init__(self, deck: Flashcards, store: LearnerFile | None = None, rng: random.Random | None = None):
         self.deck = deck
         self.store = store
         self.rng = rng or random.Random()
@@ -186,10 +187,10 @@ class FlashcardSession:
 # ---------------------------------------------------------------- widget
 
 
-class FlashcardView:
+class FlashcardsView(widgets.VBox):
     """The flashcard widget: the card, Flip, Previous, Next, Shuffle, "I know this" and progress."""
 
-    def __init__(self, session: FlashcardSession):
+    def __init__(self, session: FlashcardsSession):
         self.session = session
         self.card = widgets.HTML(layout=widgets.Layout(
             border="1px solid #888", padding="12px", min_height="140px", width="100%"))
@@ -217,7 +218,7 @@ class FlashcardView:
         self.filter_box.observe(lambda change: self._act(lambda: session.set_only_unknown(change["new"])),
                                 names="value")
         warning = session.store.warning if session.store else None
-        self.widget = widgets.VBox([
+        super().__init__([
             widgets.HTML(f"<h3>{html.escape(session.deck.title)}</h3>"
                          + (f'<p style="color:#b00020">{html.escape(warning)}</p>' if warning else "")),
             self.position, self.card,
@@ -253,6 +254,6 @@ class FlashcardView:
             self._refreshing = False
 
 
-def show_flashcards(deck_id: str) -> widgets.Widget:
+def show_flashcards(deck_id: str) -> FlashcardsView:
     """The flashcards for ``content/flashcards/<deck_id>.yaml``, with progress saved for the learner."""
-    return FlashcardView(FlashcardSession(load_deck(deck_id), LearnerFile("flashcards"))).widget
+    return FlashcardsView(FlashcardsSession(load_flashcards(deck_id), LearnerFile("flashcards")))

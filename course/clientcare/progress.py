@@ -2,7 +2,9 @@
 
 :func:`progress_summary` reads the learner's saved files (scenarios, quiz,
 flashcards, journal) and the course content, and returns one row per activity as
-a pandas DataFrame; :func:`show_progress` renders it, grouped by lesson. Content
+a pandas DataFrame; :func:`show_progress` renders it, grouped by lesson. In the course's
+widget idiom, :class:`Progress` is what the page reports against (the lesson headings),
+:class:`ProgressSession` the learner's summary, :class:`ProgressView` the widget. Content
 is read with each activity's own loader; a content file that cannot be read is
 listed as a problem rather than hiding the rest of the page.
 """
@@ -10,16 +12,18 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import ipywidgets as widgets
 import pandas as pd
 
 from .content import ContentError, file_ids
-from .flashcards import load_deck, saved_known
-from .journal import load_reflections
+from .flashcards import load_flashcards, saved_known
+from .reflection import load_reflection_set
 from .quiz import load_quiz
 from .scenario import load_scenario
 from .store import LearnerFile
@@ -87,7 +91,7 @@ def _written_on(saved_at: Any) -> str:
 def _reflection_rows(problems: list[str]) -> list[dict[str, Any]]:
     saved = LearnerFile("journal").load()
     rows = []
-    for _, reflections in _loaded("reflections", load_reflections, problems):
+    for _, reflections in _loaded("reflections", load_reflection_set, problems):
         for prompt in reflections.prompts:
             record = _record(saved, prompt.id)
             text = record.get("text")
@@ -100,7 +104,7 @@ def _reflection_rows(problems: list[str]) -> list[dict[str, Any]]:
 def _flashcard_rows(problems: list[str]) -> list[dict[str, Any]]:
     store = LearnerFile("flashcards")
     rows = []
-    for deck_id, deck in _loaded("flashcards", load_deck, problems):
+    for deck_id, deck in _loaded("flashcards", load_flashcards, problems):
         known = saved_known(deck_id, store) & {card.id for card in deck.cards}
         total = len(deck.cards)
         rows.append(_row(None, "Flashcards", deck_id, deck.title, len(known) == total,
@@ -185,14 +189,48 @@ def progress_html(summary: pd.DataFrame, titles: dict[int, str] | None = None) -
     return style + "".join(parts)
 
 
-def show_progress() -> widgets.Widget:
+@dataclass(frozen=True)
+class Progress:
+    """What the progress page reports against: the lesson headings (activities come from content)."""
+
+    lesson_titles: Mapping[int, str]
+
+
+def load_progress() -> Progress:
+    """The course's progress page: lesson headings read from the lesson notebooks."""
+    return Progress(MappingProxyType(lesson_titles()))
+
+
+class ProgressSession:
+    """The learner's progress, read from their saved files; :meth:`refresh` reads it again. No widgets."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.summary = progress_summary()
+
+    def refresh(self) -> None:
+        self.summary = progress_summary()
+
+    def html(self) -> str:
+        return progress_html(self.summary, dict(self.progress.lesson_titles))
+
+
+class ProgressView(widgets.VBox):
     """A summary of the learner's progress, with a button to read it again."""
-    page = widgets.HTML(progress_html(progress_summary()))
-    refresh = widgets.Button(description="Refresh", icon="refresh",
-                             tooltip="Read your latest progress again")
 
-    def reload(_button: widgets.Button) -> None:
-        page.value = progress_html(progress_summary())
+    def __init__(self, session: ProgressSession):
+        self.session = session
+        self.page = widgets.HTML(session.html())
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
+                                             tooltip="Read your latest progress again")
+        self.refresh_button.on_click(lambda _button: self.refresh())
+        super().__init__([widgets.HTML("<h3>My progress</h3>"), self.refresh_button, self.page])
 
-    refresh.on_click(reload)
-    return widgets.VBox([widgets.HTML("<h3>My progress</h3>"), refresh, page])
+    def refresh(self) -> None:
+        self.session.refresh()
+        self.page.value = self.session.html()
+
+
+def show_progress() -> ProgressView:
+    """A summary of the learner's progress, with a button to read it again."""
+    return ProgressView(ProgressSession(load_progress()))

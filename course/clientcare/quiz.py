@@ -1,4 +1,5 @@
-"""Lesson quizzes: the model read from ``content/quizzes/<id>.yaml``, scoring, and the widget.
+"""Lesson quizzes: the quiz read from ``content/quizzes/<id>.yaml`` (:class:`Quiz`), a learner's
+attempt (:class:`QuizSession`) and the widget (:class:`QuizView`).
 
 The scoring rules are plain functions (``score_question``, ``score_quiz``) so they can
 be tested without any widget. A question scores 1 when the learner's selection is
@@ -191,10 +192,57 @@ def answer_feedback(question: Question, selected: int | Iterable[int] | None) ->
     return "".join(parts)
 
 
+# ---------------------------------------------------------------- a learner's attempt
+
+
+class QuizSession:
+    """One learner's attempt at a quiz: the answers chosen, the score, the saved record; no widgets.
+
+    With a ``store``, each submitted attempt is saved to it (see :func:`record_attempt`);
+    without one, nothing is saved (e.g. in tests of the logic).
+    """
+
+    def __init__(self, quiz: Quiz, store: LearnerFile | None = None):
+        self.quiz = quiz
+        self.store = store
+        self.answers: dict[str, frozenset[int]] = {}
+        self.score: int | None = None  # the score of the submitted attempt, None until submitted
+        self.record: dict[str, int] | None = saved_result(quiz.id, store) if store else None
+
+    @property
+    def submitted(self) -> bool:
+        return self.score is not None
+
+    @property
+    def warning(self) -> str | None:
+        """Why the learner's saved results could not be read, if they could not."""
+        return self.store.warning if self.store else None
+
+    def select(self, question_id: str, selected: int | Iterable[int] | None) -> None:
+        """Record the learner's current selection for one question."""
+        self.answers[question_id] = selection_set(selected)
+
+    def submit(self) -> int:
+        """Score the answers and save the attempt; returns the score."""
+        self.score = score_quiz(self.quiz, self.answers)
+        if self.store is not None:
+            self.record = record_attempt(self.quiz.id, self.score, self.quiz.total, self.store)
+        return self.score
+
+    def feedback(self, question: Question) -> str:
+        """HTML feedback on the learner's answer to ``question``."""
+        return answer_feedback(question, self.answers.get(question.id))
+
+    def retry(self) -> None:
+        """Forget the answers so the quiz can be taken again (saved results are kept)."""
+        self.answers.clear()
+        self.score = None
+
+
 # ---------------------------------------------------------------- widget
 
 
-class QuestionView:
+class QuestionView(widgets.VBox):
     """The controls for one question: radio buttons (single) or tick boxes (multiple)."""
 
     def __init__(self, question: Question, number: int):
@@ -216,8 +264,7 @@ class QuestionView:
             choices = widgets.VBox(self.checks)
         choices.add_class("clientcare-choices")
         self.feedback = widgets.HTML()
-        self.box = widgets.VBox([self.prompt, choices, self.feedback],
-                                layout=widgets.Layout(margin="0 0 12px 0"))
+        super().__init__([self.prompt, choices, self.feedback], layout=widgets.Layout(margin="0 0 12px 0"))
 
     def selection(self) -> frozenset[int]:
         """The options currently selected."""
@@ -240,57 +287,57 @@ class QuestionView:
         self.set_enabled(True)
 
 
-class QuizView:
+class QuizView(widgets.VBox):
     """A whole quiz: questions, Submit, the score, and Retry."""
 
-    def __init__(self, quiz: Quiz, store: LearnerFile | None = None):
-        self.quiz = quiz
-        self.store = store or LearnerFile("quiz")
+    def __init__(self, session: QuizSession):
+        self.session = session
+        quiz = session.quiz
         self.questions = [QuestionView(question, n) for n, question in enumerate(quiz.questions, start=1)]
         self.submit_button = widgets.Button(description="Submit answers", button_style="primary",
                                             tooltip="Check your answers and see feedback")
         self.retry_button = widgets.Button(description="Retry", disabled=True,
                                            tooltip="Clear your answers and try the quiz again")
         self.score = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
-        self.history = widgets.HTML(self._history_text(saved_result(quiz.id, self.store)))
+        self.history = widgets.HTML(self._history_text())
         self.submit_button.on_click(lambda _button: self.submit())
         self.retry_button.on_click(lambda _button: self.retry())
-        self.widget = widgets.VBox([
+        super().__init__([
             widgets.HTML(CHOICE_CSS + f"<h3>{html.escape(quiz.title)}</h3>"),
             self.history,
-            *[view.box for view in self.questions],
+            *self.questions,
             widgets.HBox([self.submit_button, self.retry_button]),
             self.score,
         ])
 
-    def answers(self) -> dict[str, frozenset[int]]:
-        """The current selection for every question, by question id."""
-        return {view.question.id: view.selection() for view in self.questions}
-
     def submit(self) -> int:
         """Score the answers, show feedback, save the attempt; returns the score."""
-        result = score_quiz(self.quiz, self.answers())
+        session = self.session
         for view in self.questions:
-            view.feedback.value = answer_feedback(view.question, view.selection())
+            session.select(view.question.id, view.selection())
+        result = session.submit()
+        for view in self.questions:
+            view.feedback.value = session.feedback(view.question)
             view.set_enabled(False)
-        self.score.value = (f'<p role="status"><b>Your score: {result} of {self.quiz.total}</b>. '
+        self.score.value = (f'<p role="status"><b>Your score: {result} of {session.quiz.total}</b>. '
                             "Read the feedback, then choose Retry to try again.</p>")
-        record = record_attempt(self.quiz.id, result, self.quiz.total, self.store)
-        self.history.value = self._history_text(record)
+        self.history.value = self._history_text()
         self.submit_button.disabled = True
         self.retry_button.disabled = False
         return result
 
     def retry(self) -> None:
         """Clear every answer and all feedback so the quiz can be taken again."""
+        self.session.retry()
         for view in self.questions:
             view.clear()
         self.score.value = ""
         self.submit_button.disabled = False
         self.retry_button.disabled = True
 
-    def _history_text(self, record: dict[str, int] | None) -> str:
-        note = f'<p style="color:#b00020">{html.escape(self.store.warning)}</p>' if self.store.warning else ""
+    def _history_text(self) -> str:
+        warning, record = self.session.warning, self.session.record
+        note = f'<p style="color:#b00020">{html.escape(warning)}</p>' if warning else ""
         if not record:
             return note
         attempts = record.get("attempts", 0)
@@ -298,6 +345,6 @@ class QuizView:
                        f"({attempts} attempt{'s' if attempts != 1 else ''}).</i></p>")
 
 
-def show_quiz(quiz_id: str) -> widgets.Widget:
+def show_quiz(quiz_id: str) -> QuizView:
     """The quiz widget for ``content/quizzes/<quiz_id>.yaml``, ready to display in a lesson."""
-    return QuizView(load_quiz(quiz_id)).widget
+    return QuizView(QuizSession(load_quiz(quiz_id), LearnerFile("quiz")))

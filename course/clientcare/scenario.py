@@ -1,4 +1,5 @@
-"""Branching client dialogues: the scenario model, its validation, a run, and the player widget.
+"""Branching client dialogues: the scenario (:class:`Scenario`), a learner's attempt (:class:`ScenarioSession`)
+and the widget (:class:`ScenarioView`).
 
 A scenario is a graph of nodes read from ``content/scenarios/<id>.yaml``: a
 decision node offers choices, each with feedback, points (0-2) and the next node;
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field as dataclass_field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import ipywidgets as widgets
 
 from .content import (
     ContentError, markdown_html, check_known_fields, field, identifier, load_item, require_mapping, unique, where,
@@ -152,7 +155,7 @@ def load_scenario(scenario_id: str) -> Scenario:
     return load_item("scenarios", scenario_id, parse_scenario)
 
 
-# ---------------------------------------------------------------- a learner's run
+# ---------------------------------------------------------------- a learner's attempt
 
 
 @dataclass
@@ -162,10 +165,15 @@ class Step:
 
 
 @dataclass
-class ScenarioRun:
-    """One learner's way through a scenario: pure logic, no widgets."""
+class ScenarioSession:
+    """One learner's attempt at a scenario: pure logic, no widgets.
+
+    With a ``store``, a finished attempt is saved to it (see :func:`record_result`);
+    without one, nothing is saved (e.g. in tests of the logic).
+    """
 
     scenario: Scenario
+    store: LearnerFile | None = None
     steps: list[Step] = dataclass_field(default_factory=list)
     current_id: str = ""
 
@@ -203,6 +211,8 @@ class ScenarioRun:
         choice = choices[index]
         self.steps.append(Step(self.current, choice))
         self.current_id = choice.next
+        if self.finished and self.store is not None:
+            record_result(self, self.store)
         return choice
 
     def restart(self) -> None:
@@ -210,8 +220,8 @@ class ScenarioRun:
         self.current_id = self.scenario.start
 
 
-def record_result(run: ScenarioRun, store: LearnerFile | None = None) -> dict[str, Any]:
-    """Save a finished run to the learner's scenarios file; keeps the best score."""
+def record_result(run: ScenarioSession, store: LearnerFile | None = None) -> dict[str, Any]:
+    """Save a finished attempt to the learner's scenarios file; keeps the best score."""
     store = store or LearnerFile("scenarios")
 
     def change(data: dict[str, Any]) -> None:
@@ -244,15 +254,12 @@ _STYLE = """<style>
 _ENDING_LABELS = {"strong": "A strong outcome", "mixed": "A mixed outcome", "poor": "A poor outcome"}
 
 
-class ScenarioPlayer:
+class ScenarioView(widgets.VBox):
     """The interactive dialogue: choices as buttons, feedback after each, a summary at the end."""
 
-    def __init__(self, scenario: Scenario, store: LearnerFile | None = None):
-        import ipywidgets as widgets
-
-        self.widgets = widgets
-        self.run = ScenarioRun(scenario)
-        self.store = store
+    def __init__(self, session: ScenarioSession):
+        self.session = session
+        scenario = session.scenario
         self.title = widgets.HTML(
             f"{_STYLE}<h3>{html.escape(scenario.title)}</h3><div><em>{markdown_html(scenario.setting)}</em></div>"
         )
@@ -264,47 +271,45 @@ class ScenarioPlayer:
             description="Restart scenario", icon="refresh", tooltip="Start this scenario again from the beginning"
         )
         self.restart_button.on_click(lambda _: self.restart())
-        self.view = widgets.VBox(
+        super().__init__(
             [self.title, self.feedback, self.dialogue, self.choices,
              widgets.HBox([self.score, self.restart_button])],
             layout=widgets.Layout(border="1px solid #ccc", padding="8px 12px"),
         )
-        self.view.add_class("clientcare-scenario")
+        self.add_class("clientcare-scenario")
         self._render()
 
     def choose(self, index: int) -> None:
-        choice = self.run.choose(index)
+        choice = self.session.choose(index)
         verdict = {2: "Good choice", 1: "Partly right", 0: "Not the best choice"}[choice.points]
         colour = {2: "#1b5e20", 1: "#8a6d00", 0: "#b71c1c"}[choice.points]
         self.feedback.value = (
             f"<div role='status' style='border-left:4px solid {colour};padding-left:8px'>"
             f"<strong style='color:{colour}'>{verdict} (+{choice.points})</strong>{markdown_html(choice.feedback)}</div>"
         )
-        if self.run.finished:
-            record_result(self.run, self.store)
         self._render()
         # The pressed button is gone: keep keyboard and screen-reader users in place.
-        (self.restart_button if self.run.finished else self.choices.children[0]).focus()
+        (self.restart_button if self.session.finished else self.choices.children[0]).focus()
 
     def restart(self) -> None:
-        self.run.restart()
+        self.session.restart()
         self.feedback.value = ""
         self._render()
 
     def _render(self) -> None:
-        node = self.run.current
+        node = self.session.current
         speaker = f"<strong>{html.escape(node.speaker)}:</strong>" if node.speaker else ""
         self.dialogue.value = f"<div class='clientcare-dialogue'>{speaker}{markdown_html(node.text)}</div>"
-        self.score.value = f"<span role='status'>Score: {self.run.score} of {self.run.max_score}</span>&nbsp;"
-        if self.run.finished:
-            self.choices.children = [self.widgets.HTML(self._summary())]
+        self.score.value = f"<span role='status'>Score: {self.session.score} of {self.session.max_score}</span>&nbsp;"
+        if self.session.finished:
+            self.choices.children = [widgets.HTML(self._summary())]
             return
         buttons = []
         for index, choice in enumerate(node.choices):
-            button = self.widgets.Button(
+            button = widgets.Button(
                 description=f"{index + 1}. {choice.text}",
                 tooltip=choice.text,
-                layout=self.widgets.Layout(width="100%", height="auto"),
+                layout=widgets.Layout(width="100%", height="auto"),
             )
             button.style.text_align = "left"
             button.add_class("clientcare-choice")
@@ -313,7 +318,7 @@ class ScenarioPlayer:
         self.choices.children = buttons
 
     def _summary(self) -> str:
-        run = self.run
+        run = self.session
         rows = "".join(
             f"<li><strong>{html.escape(step.choice.text)}</strong> (+{step.choice.points} of {MAX_POINTS}): "
             f"{markdown_html(step.choice.feedback)}</li>"
@@ -328,6 +333,6 @@ class ScenarioPlayer:
         )
 
 
-def show_scenario(scenario_id: str):
+def show_scenario(scenario_id: str) -> ScenarioView:
     """Display the branching scenario ``scenario_id`` (a file in content/scenarios/)."""
-    return ScenarioPlayer(load_scenario(scenario_id)).view
+    return ScenarioView(ScenarioSession(load_scenario(scenario_id), LearnerFile("scenarios")))

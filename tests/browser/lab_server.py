@@ -20,7 +20,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from notebooks import REPO
+
 CHROMIUM = Path("/usr/bin/chromium")
 # The flags this machine needs: no sandbox as root, no GPU, and no background
 # connections (the network is closed, and Chromium would keep trying).

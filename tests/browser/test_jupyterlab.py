@@ -39,10 +39,10 @@ from lab_ui import (
     restart_kernel, run_all_cells, wait_for_widgets,
 )
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason=f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`) to run the browser tests",
-)
+)]
 
 LESSON = "course/lessons/01-responsibility-to-clients.ipynb"
 REFLECTION_TEXT = "I promised a venue shortlist by Friday and sent it on Tuesday without warning the client."

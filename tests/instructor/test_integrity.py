@@ -16,6 +16,8 @@ from clientcare.instructor.integrity import KEPT_ASIDE, NOTES_HEADING
 from clientcare.instructor.results import question_scores
 from clientcare.instructor.synthetic import ALL, make_submission
 
+pytestmark = pytest.mark.slow
+
 A = "fee-proposals"
 BUDGET = 8  # seconds per notebook in these tests
 

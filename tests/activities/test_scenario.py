@@ -1,4 +1,4 @@
-"""The scenario model, its validation, a learner's run and the player widget."""
+"""The scenario model, its validation, a learner's session and the scenario view (widget)."""
 import shutil
 from pathlib import Path
 
@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from clientcare import content
-from clientcare.scenario import ScenarioPlayer, ScenarioRun, load_scenario
+from clientcare.scenario import ScenarioSession, ScenarioView, load_scenario
 from clientcare.store import LearnerFile
 
 TINY = Path(__file__).parent / "data" / "tiny-scenario.yaml"
@@ -32,42 +32,42 @@ def error_for(content_dir, change) -> str:
 
 
 def test_score_is_out_of_two_points_per_decision_taken(tiny):
-    run = ScenarioRun(tiny)
-    assert (run.score, run.max_score, run.percent) == (0, 0, 0)
-    run.choose(1)
-    assert (run.score, run.max_score, run.percent) == (0, 2, 0)
+    session = ScenarioSession(tiny)
+    assert (session.score, session.max_score, session.percent) == (0, 0, 0)
+    session.choose(1)
+    assert (session.score, session.max_score, session.percent) == (0, 2, 0)
 
 
 def test_best_path_scores_full_marks_and_ends_strong(tiny):
-    run = ScenarioRun(tiny)
-    assert run.choose(0).feedback == "Honest and specific."
-    run.choose(0)
-    assert run.finished and run.current.ending == "strong"
-    assert (run.score, run.max_score) == (4, 4)
+    session = ScenarioSession(tiny)
+    assert session.choose(0).feedback == "Honest and specific."
+    session.choose(0)
+    assert session.finished and session.current.ending == "strong"
+    assert (session.score, session.max_score) == (4, 4)
 
 
 def test_poor_path_ends_early_with_its_points(tiny):
-    run = ScenarioRun(tiny)
-    run.choose(0)
-    run.choose(1)
-    assert run.finished and run.current.id == "annoyed"
-    assert (run.score, run.max_score, run.percent) == (3, 4, 75)
+    session = ScenarioSession(tiny)
+    session.choose(0)
+    session.choose(1)
+    assert session.finished and session.current.id == "annoyed"
+    assert (session.score, session.max_score, session.percent) == (3, 4, 75)
 
 
 def test_restart_clears_the_path(tiny):
-    run = ScenarioRun(tiny)
-    run.choose(1)
-    run.restart()
-    assert (run.current_id, run.score, run.steps) == ("call", 0, [])
+    session = ScenarioSession(tiny)
+    session.choose(1)
+    session.restart()
+    assert (session.current_id, session.score, session.steps) == ("call", 0, [])
 
 
 def test_choosing_after_the_end_or_out_of_range_is_refused(tiny):
-    run = ScenarioRun(tiny)
+    session = ScenarioSession(tiny)
     with pytest.raises(ValueError, match="choice 5 does not exist at node 'call'"):
-        run.choose(4)
-    run.choose(1)
+        session.choose(4)
+    session.choose(1)
     with pytest.raises(ValueError, match="has ended"):
-        run.choose(0)
+        session.choose(0)
 
 
 def test_missing_next_node_names_file_node_and_choice(content_dir):
@@ -116,40 +116,40 @@ def test_unknown_scenario_lists_what_exists(tiny):
         load_scenario("nope")
 
 
-def test_player_shows_feedback_score_and_summary_and_saves_result(tiny, learner_home):
-    player = ScenarioPlayer(tiny)
-    assert [b.description for b in player.choices.children] == [
+def test_view_shows_feedback_score_and_summary_and_saves_result(tiny, learner_home):
+    view = ScenarioView(ScenarioSession(tiny, LearnerFile("scenarios")))
+    assert [b.description for b in view.choices.children] == [
         "1. Apologise, explain the delay and give a firm new date.", "2. Say it is nearly done."]
-    player.choices.children[0].click()
-    assert "Good choice (+2)" in player.feedback.value and "Honest and specific." in player.feedback.value
-    assert "Score: 2 of 2" in player.score.value
-    player.choices.children[1].click()
-    assert "Partly right (+1)" in player.feedback.value
-    assert "A poor outcome: you scored 3 of 4 (75%)" in player.choices.children[0].value
-    assert "Dana escalates to your director." in player.dialogue.value
+    view.choices.children[0].click()
+    assert "Good choice (+2)" in view.feedback.value and "Honest and specific." in view.feedback.value
+    assert "Score: 2 of 2" in view.score.value
+    view.choices.children[1].click()
+    assert "Partly right (+1)" in view.feedback.value
+    assert "A poor outcome: you scored 3 of 4 (75%)" in view.choices.children[0].value
+    assert "Dana escalates to your director." in view.dialogue.value
     saved = LearnerFile("scenarios").load()["tiny-scenario"]
     assert saved["finished"] and (saved["best_score"], saved["max_score"]) == (3, 4)
-    player.restart_button.click()
-    assert player.feedback.value == "" and len(player.choices.children) == 2
-    player.choices.children[0].click()
-    player.choices.children[0].click()
+    view.restart_button.click()
+    assert view.feedback.value == "" and len(view.choices.children) == 2
+    view.choices.children[0].click()
+    view.choices.children[0].click()
     saved = LearnerFile("scenarios").load()["tiny-scenario"]
     assert (saved["best_score"], saved["last_score"], saved["attempts"]) == (4, 4, 2)
-    player.restart_button.click()
-    player.choices.children[1].click()  # a worse attempt does not replace the best one
+    view.restart_button.click()
+    view.choices.children[1].click()  # a worse attempt does not replace the best one
     saved = LearnerFile("scenarios").load()["tiny-scenario"]
     assert (saved["best_score"], saved["max_score"], saved["last_score"], saved["attempts"]) == (4, 4, 0, 3)
 
 
 def test_feedback_and_settings_render_markdown_but_not_raw_html(content_dir):
     write_variant(content_dir, lambda d: d.update(setting="A **key** client.\n\nSecond <script>x</script> paragraph."))
-    player = ScenarioPlayer(load_scenario("tiny-scenario"))
-    assert "<strong>key</strong>" in player.title.value and "<p>Second" in player.title.value
-    assert "<script>" not in player.title.value
+    view = ScenarioView(ScenarioSession(load_scenario("tiny-scenario")))
+    assert "<strong>key</strong>" in view.title.value and "<p>Second" in view.title.value
+    assert "<script>" not in view.title.value
 
 
 def test_every_choice_button_has_a_readable_label(tiny):
-    player = ScenarioPlayer(tiny)
-    for button in player.choices.children:
+    view = ScenarioView(ScenarioSession(tiny))
+    for button in view.choices.children:
         assert button.description and button.tooltip
-    assert player.restart_button.description == "Restart scenario"
+    assert view.restart_button.description == "Restart scenario"

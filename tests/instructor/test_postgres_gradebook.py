@@ -17,6 +17,8 @@ from clientcare.instructor.grading import grade_cohort
 from clientcare.instructor.results import question_scores
 from clientcare.instructor.synthetic import ALL, Learner, submit
 
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
 ASSIGNMENT = "fee-proposals"
 
 

@@ -6,15 +6,15 @@ import pytest
 
 from clientcare.content import ContentError
 from clientcare.flashcards import (
-    Card, Deck, FlashcardSession, FlashcardView, load_deck, saved_known, show_flashcards,
+    Card, Flashcards, FlashcardsSession, FlashcardsView, load_flashcards, saved_known, show_flashcards,
 )
 from clientcare.store import LearnerFile
 
-DECK = Deck("test", "Test deck", tuple(Card(f"card-{n}", f"Front {n}", f"Back {n}") for n in range(1, 6)))
+DECK = Flashcards("test", "Test deck", tuple(Card(f"card-{n}", f"Front {n}", f"Back {n}") for n in range(1, 6)))
 
 
 def session(**kwargs):
-    return FlashcardSession(DECK, **kwargs)
+    return FlashcardsSession(DECK, **kwargs)
 
 
 def test_navigation_wraps_round_at_both_ends():
@@ -120,7 +120,7 @@ def test_cards_no_longer_in_the_deck_are_ignored(learner_home):
 
 
 def test_widget_buttons_drive_the_session(learner_home):
-    view = FlashcardView(session(store=LearnerFile("flashcards")))
+    view = FlashcardsView(session(store=LearnerFile("flashcards")))
     assert "Front 1" in view.card.value and "Question" in view.card.value
     view.flip_button.click()
     assert "Back 1" in view.card.value and view.flip_button.description == "Show question"
@@ -132,12 +132,12 @@ def test_widget_buttons_drive_the_session(learner_home):
     assert view.known_toggle.value is False  # the toggle follows the card on screen
     view.previous_button.click()
     assert view.known_toggle.value is True
-    again = FlashcardView(session(store=LearnerFile("flashcards")))  # a later session
+    again = FlashcardsView(session(store=LearnerFile("flashcards")))  # a later session
     assert "1 of 5 known" in again.progress.value
 
 
 def test_widget_filter_and_all_known_message(learner_home):
-    view = FlashcardView(session())
+    view = FlashcardsView(session())
     for _ in range(5):
         view.known_toggle.value = True
         view.next_button.click()
@@ -146,7 +146,7 @@ def test_widget_filter_and_all_known_message(learner_home):
 
 
 def test_widget_controls_are_labelled():
-    view = FlashcardView(session())
+    view = FlashcardsView(session())
     for button in [view.flip_button, view.previous_button, view.next_button, view.shuffle_button, view.known_toggle]:
         assert button.description and button.tooltip
     assert view.next_button.description == "Next card" and view.filter_box.description
@@ -156,7 +156,7 @@ def test_widget_controls_are_labelled():
 
 
 def test_course_deck_covers_the_seed_questions():
-    deck = load_deck("client-care")
+    deck = load_flashcards("client-care")
     assert len(deck.cards) >= 25
     fronts = " ".join(card.front.lower() for card in deck.cards)
     for phrase in ["what is client care", "client brief", "empathy", "decline an instruction", "fee bid",
@@ -194,11 +194,11 @@ cards:
 def test_deck_mistakes_name_the_file_card_and_field(content_dir, old, new, message):
     (content_dir / "flashcards" / "tiny.yaml").write_text(textwrap.dedent(DECK_YAML).replace(old, new, 1))
     with pytest.raises(ContentError) as caught:
-        load_deck("tiny")
+        load_flashcards("tiny")
     assert message in str(caught.value)
 
 
 def test_valid_small_deck_loads(content_dir):
     (content_dir / "flashcards" / "tiny.yaml").write_text(DECK_YAML)
-    deck = load_deck("tiny")
+    deck = load_flashcards("tiny")
     assert [card.id for card in deck.cards] == ["one", "two"] and deck.cards[1].back == "Answer two."

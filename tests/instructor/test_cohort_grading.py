@@ -18,7 +18,10 @@ from clientcare.instructor.report import REPORT_NOTEBOOK, late_submissions, not_
 from clientcare.instructor.results import assignment_grades, export_grades, question_scores
 from clientcare.instructor.synthetic import ALL, Learner, submit
 
-REPO = Path(__file__).resolve().parents[1]
+from notebooks import REPO
+
+pytestmark = pytest.mark.slow
+
 ASSIGNMENT = "fee-proposals"
 DUE = datetime(2026, 12, 4, 17, 0)
 COHORT = [

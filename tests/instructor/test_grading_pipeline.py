@@ -1,6 +1,6 @@
 """End to end: nbgrader autogrades synthetic learners in a temporary course with the right marks.
 
-For every assignment with a spec in tests/grading/<name>.yaml: the model answer
+For every assignment with a spec in tests/instructor/grading/<name>.yaml: the model answer
 scores full marks, the blank release scores 0 without crashing, and a partial
 submission scores exactly the expected points.
 """
@@ -16,8 +16,11 @@ from clientcare.instructor.course import Course, make_scratch_course
 from clientcare.instructor.results import submission_scores
 from clientcare.instructor.synthetic import ALL, Learner, submit
 
-REPO = Path(__file__).resolve().parents[1]
-SPECS = {p.stem: yaml.safe_load(p.read_text()) for p in sorted((REPO / "tests" / "grading").glob("*.yaml"))}
+from notebooks import REPO
+
+pytestmark = pytest.mark.slow
+
+SPECS = {p.stem: yaml.safe_load(p.read_text()) for p in sorted((Path(__file__).parent / "grading").glob("*.yaml"))}
 
 
 def test_every_assignment_has_a_grading_spec():

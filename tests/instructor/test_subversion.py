@@ -17,7 +17,10 @@ from clientcare.instructor.grading import grade_cohort
 from clientcare.instructor.results import question_scores
 from clientcare.instructor.synthetic import ALL, make_submission
 
-REPO = Path(__file__).resolve().parents[1]
+from notebooks import REPO
+
+pytestmark = pytest.mark.slow
+
 ASSIGNMENTS = Course(REPO).assignments()
 A = "fee-proposals"
 

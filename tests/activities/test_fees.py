@@ -4,7 +4,9 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from clientcare.fee_calculator import PRESET_RATES, FeeCalculator, breakdown_html, show_fee_calculator
+from clientcare.fee_calculator import (
+    PRESET_RATES, FeeCalculator, FeeCalculatorSession, FeeCalculatorView, breakdown_html, show_fee_calculator,
+)
 from clientcare.fees import (
     OHP_LABEL, FeeLine, fee_breakdown, fee_totals, format_money, line_cost, to_pence,
 )
@@ -88,56 +90,56 @@ def test_no_lines_gives_a_zero_fee():
 
 
 def test_calculator_starts_with_preset_roles_and_a_correct_total():
-    calc = FeeCalculator()
+    calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
     assert [row.role.value for row in calc.rows] == ["Director", "Consultant", "Administrator"]
     assert calc.rows[0].rate.value == PRESET_RATES["Director"] == 150
-    assert calc.total == 4186.0
+    assert calc.session.total == 4186.0
     assert "£4,186.00" in calc.table.value
     assert calc.message.value == ""
 
 
 def test_calculator_recomputes_when_an_input_changes():
-    calc = FeeCalculator()
+    calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
     calc.rows[1].hours.value = 30  # 2 consultants x 30 h x £70 = £4,200
-    assert calc.breakdown["cost"].iloc[1] == 4200.0
-    assert calc.total == round((600 + 4200 + 240) * 1.15, 2)
+    assert calc.session.breakdown["cost"].iloc[1] == 4200.0
+    assert calc.session.total == round((600 + 4200 + 240) * 1.15, 2)
     calc.ohp.value = 0
-    assert calc.total == 5040.0
+    assert calc.session.total == 5040.0
     assert "£5,040.00" in calc.table.value
 
 
 def test_choosing_a_preset_role_fills_in_its_rate():
-    calc = FeeCalculator()
+    calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
     calc.rows[2].role.value = "Senior consultant"
     assert calc.rows[2].rate.value == 95
-    assert calc.breakdown["role"].iloc[2] == "Senior consultant"
-    assert calc.breakdown["cost"].iloc[2] == 6 * 95
+    assert calc.session.breakdown["role"].iloc[2] == "Senior consultant"
+    assert calc.session.breakdown["cost"].iloc[2] == 6 * 95
 
 
 def test_adding_and_removing_lines():
-    calc = FeeCalculator(lines=[("Director", 1, 2.0)], ohp_percent=10)
-    assert calc.total == 330.0
+    calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator(lines=(("Director", 1, 2.0),), ohp_percent=10)))
+    assert calc.session.total == 330.0
     row = calc.add_row("Administrator", 2, 5.0)
     assert len(calc.rows_box.children) == 2
-    assert calc.total == round((300 + 400) * 1.1, 2)
+    assert calc.session.total == round((300 + 400) * 1.1, 2)
     assert row.remove.tooltip == "Remove line 2"
     row.remove.click()
-    assert len(calc.rows) == 1 and calc.total == 330.0
+    assert len(calc.rows) == 1 and calc.session.total == 330.0
     calc.add.click()
     assert calc.rows[-1].role.value == "Consultant" and len(calc.rows) == 2
 
 
 def test_invalid_input_shows_the_message_instead_of_a_stale_fee():
-    calc = FeeCalculator()
+    calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
     calc.rows[0].hours.value = -4
     assert "Line 1 (Director): hours cannot be negative" in calc.message.value
-    assert calc.total is None and calc.table.value == ""
+    assert calc.session.total is None and calc.table.value == ""
     calc.rows[0].hours.value = 4
-    assert calc.message.value == "" and calc.total == 4186.0
+    assert calc.message.value == "" and calc.session.total == 4186.0
 
 
 def test_every_control_has_a_label_or_tooltip():
-    calc = FeeCalculator()
+    calc = FeeCalculatorView(FeeCalculatorSession(FeeCalculator()))
     row = calc.rows[0]
     for control in [row.role, row.people, row.hours, row.rate, calc.ohp]:
         assert control.description and control.tooltip

@@ -3,7 +3,6 @@
 nbval runs each lesson separately (see the Makefile); these tests check what a
 reader and an instructor rely on without running a kernel.
 """
-import json
 import re
 from pathlib import Path
 
@@ -11,22 +10,10 @@ import pytest
 
 from clientcare.catalogue import check_content, check_lesson_references, lesson_references
 from clientcare.content import file_ids
+from notebooks import LESSONS_DIR, markdown, read_json as notebook, text_of
 
-REPO = Path(__file__).resolve().parents[1]
-LESSONS = sorted((REPO / "course" / "lessons").glob("[0-9][0-9]-*.ipynb"))
+LESSONS = sorted(LESSONS_DIR.glob("[0-9][0-9]-*.ipynb"))
 TAUGHT = [p for p in LESSONS if not p.name.startswith("00-")]
-
-
-def notebook(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def text_of(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
-def markdown(path: Path) -> str:
-    return "\n".join(text_of(c) for c in notebook(path)["cells"] if c["cell_type"] == "markdown")
 
 
 def test_eight_numbered_lessons():
@@ -71,7 +58,7 @@ def test_lesson_reads_like_a_chapter(path):
 
 def load_concepts() -> list[tuple[str, str, list[str]]]:
     concepts = []
-    for line in (REPO / "tests" / "seed_concepts.txt").read_text(encoding="utf-8").splitlines():
+    for line in (Path(__file__).parent / "seed_concepts.txt").read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             seed, concept, phrases = (part.strip() for part in line.split("|"))
             concepts.append((seed, concept, [p.strip().lower() for p in phrases.split(" / ")]))

@@ -7,7 +7,7 @@ import yaml
 
 from clientcare import store
 from clientcare.content import ContentError
-from clientcare.journal import Journal, ReflectionBox, find_prompt, show_reflection
+from clientcare.reflection import ReflectionSession, ReflectionView, load_reflection, show_reflection
 from clientcare.store import CorruptFileWarning, LearnerFile
 
 
@@ -77,33 +77,33 @@ def prompts(content_dir):
 
 
 def test_reflection_is_saved_as_typed_and_restored_after_a_restart(prompts, learner_home):
-    box = ReflectionBox(find_prompt("01-accountability"))
+    box = ReflectionView(ReflectionSession(load_reflection("01-accountability"), LearnerFile("journal")))
     assert box.text.value == ""
     box.text.value = "I missed a weekly update to Harbour Estates."
     assert "Saved at" in box.status.value
     # a kernel restart: nothing in memory survives, only the learner's file
-    restored = ReflectionBox(find_prompt("01-accountability"))
+    restored = ReflectionView(ReflectionSession(load_reflection("01-accountability"), LearnerFile("journal")))
     assert restored.text.value == "I missed a weekly update to Harbour Estates."
     assert "restored" in restored.status.value
 
 
 def test_save_button_saves(prompts, learner_home):
-    box = ReflectionBox(find_prompt("01-accountability"))
+    box = ReflectionView(ReflectionSession(load_reflection("01-accountability"), LearnerFile("journal")))
     box.text.value = "Draft"
     box.save_button.click()
-    assert Journal().answer("01-accountability") == "Draft"
+    assert ReflectionSession(load_reflection("01-accountability"), LearnerFile("journal")).text == "Draft"
 
 
 def test_reflection_with_a_corrupt_journal_warns_in_the_widget(prompts, learner_home):
     learner_home.mkdir(parents=True, exist_ok=True)
     (learner_home / "journal.json").write_text("{not json")
     with pytest.warns(CorruptFileWarning):
-        box = ReflectionBox(find_prompt("01-accountability"))
+        box = ReflectionView(ReflectionSession(load_reflection("01-accountability"), LearnerFile("journal")))
     assert "could not be read" in box.status.value and "kept as" in box.status.value
 
 
 def test_failed_save_tells_the_learner(prompts, learner_home, monkeypatch):
-    box = ReflectionBox(find_prompt("01-accountability"))
+    box = ReflectionView(ReflectionSession(load_reflection("01-accountability"), LearnerFile("journal")))
     monkeypatch.setattr(store, "atomic_write_text", lambda *a: (_ for _ in ()).throw(OSError("read-only")))
     box.text.value = "Important thought"
     assert "Could not save (read-only)" in box.status.value
@@ -111,7 +111,7 @@ def test_failed_save_tells_the_learner(prompts, learner_home, monkeypatch):
 
 
 def test_reflection_controls_have_labels(prompts):
-    box = ReflectionBox(find_prompt("01-accountability"))
+    box = ReflectionView(ReflectionSession(load_reflection("01-accountability"), LearnerFile("journal")))
     assert box.text.description == "Your answer" and box.save_button.description == "Save"
 
 
@@ -126,11 +126,11 @@ def test_prompt_id_used_in_two_files_is_an_error(prompts):
         "prompts": [{"id": "01-accountability", "title": "Again", "prompt": "Duplicate id."}],
     }))
     with pytest.raises(ContentError, match="prompt id '01-accountability' is already used in reflections/01-lesson.yaml"):
-        find_prompt("01-accountability")
+        load_reflection("01-accountability")
 
 
 def test_prompt_missing_text_is_named(content_dir):
     (content_dir / "reflections" / "03-x.yaml").write_text(yaml.safe_dump({
         "id": "03-x", "lesson": 3, "prompts": [{"id": "03-a", "title": "A"}]}))
     with pytest.raises(ContentError, match=r"reflections/03-x.yaml: prompt '03-a': field 'prompt' is missing"):
-        find_prompt("03-a")
+        load_reflection("03-a")

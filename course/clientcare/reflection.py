@@ -1,4 +1,5 @@
-"""The reflection journal: prompts from ``content/reflections/`` and the learner's saved answers.
+"""Reflections: a prompt from ``content/reflections/`` (:class:`Reflection`), the learner's answer to it
+(:class:`ReflectionSession`) and the widget (:class:`ReflectionView`).
 
 Answers are saved to ``journal.json`` in the learner's data folder as they type
 (and on the Save button), atomically, and restored whenever the prompt is shown
@@ -12,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import ipywidgets as widgets
+
 from .content import (
     CONTENT_DIR, ContentError, check_known_fields, field, file_ids, identifier, load_item, require_mapping,
     unique, where,
@@ -22,7 +25,9 @@ JOURNAL = "journal"
 
 
 @dataclass(frozen=True)
-class Prompt:
+class Reflection:
+    """One reflection prompt (a file in ``content/reflections/`` holds a lesson's prompts)."""
+
     id: str
     title: str
     prompt: str
@@ -31,9 +36,11 @@ class Prompt:
 
 @dataclass(frozen=True)
 class ReflectionSet:
+    """A lesson's reflection prompts: one file of ``content/reflections/``."""
+
     id: str
     lesson: int
-    prompts: tuple[Prompt, ...]
+    prompts: tuple[Reflection, ...]
 
 
 def parse_reflections(data: dict[str, Any], path: Path) -> ReflectionSet:
@@ -48,21 +55,22 @@ def parse_reflections(data: dict[str, Any], path: Path) -> ReflectionSet:
         check_known_fields(raw, {"id", "title", "prompt"}, at)
         prompt_id = identifier(raw, "id", at)
         at = where(path, f"prompt '{prompt_id}'")
-        prompts.append(Prompt(prompt_id, field(raw, "title", str, at), field(raw, "prompt", str, at), lesson))
+        prompts.append(Reflection(prompt_id, field(raw, "title", str, at), field(raw, "prompt", str, at), lesson))
     unique([p.id for p in prompts], "prompt id", top)
     return ReflectionSet(identifier(data, "id", top), lesson, tuple(prompts))
 
 
-def load_reflections(set_id: str) -> ReflectionSet:
+def load_reflection_set(set_id: str) -> ReflectionSet:
+    """Read and validate ``content/reflections/<set_id>.yaml``."""
     return load_item("reflections", set_id, parse_reflections)
 
 
-def all_prompts() -> dict[str, Prompt]:
+def all_reflections() -> dict[str, Reflection]:
     """Every reflection prompt in the course by id; an id used in two files is an error."""
-    found: dict[str, Prompt] = {}
+    found: dict[str, Reflection] = {}
     owner: dict[str, str] = {}
     for set_id in file_ids("reflections"):
-        for prompt in load_reflections(set_id).prompts:
+        for prompt in load_reflection_set(set_id).prompts:
             if prompt.id in found:
                 raise ContentError(
                     f"reflections/{set_id}.yaml: prompt id '{prompt.id}' is already used in "
@@ -72,8 +80,9 @@ def all_prompts() -> dict[str, Prompt]:
     return found
 
 
-def find_prompt(prompt_id: str) -> Prompt:
-    prompts = all_prompts()
+def load_reflection(prompt_id: str) -> Reflection:
+    """The reflection prompt ``prompt_id``, from whichever file of ``content/reflections/`` holds it."""
+    prompts = all_reflections()
     if prompt_id not in prompts:
         raise ContentError(
             f"{where(CONTENT_DIR / 'reflections')}: no reflection prompt '{prompt_id}' "
@@ -82,61 +91,69 @@ def find_prompt(prompt_id: str) -> Prompt:
     return prompts[prompt_id]
 
 
-class Journal:
-    """The learner's answers, one entry per prompt id: pure logic over a LearnerFile."""
+class ReflectionSession:
+    """The learner's answer to one prompt: pure logic, no widgets.
 
-    def __init__(self, store: LearnerFile | None = None):
-        self.store = store or LearnerFile(JOURNAL)
+    With a ``store`` (the learner's journal file, one entry per prompt id) the answer is
+    loaded from it and every save is written to it; without one it is kept in memory only.
+    """
 
-    def answer(self, prompt_id: str) -> str:
-        return self.store.load().get(prompt_id, {}).get("text", "")
+    def __init__(self, reflection: Reflection, store: LearnerFile | None = None):
+        self.reflection = reflection
+        self.store = store
+        saved = store.load().get(reflection.id, {}) if store else {}
+        self.text: str = saved.get("text", "") if isinstance(saved, dict) else ""
+        self.restored = bool(self.text)  # an answer saved earlier was found
 
-    def save(self, prompt_id: str, text: str) -> str:
+    @property
+    def warning(self) -> str | None:
+        """Why the learner's saved answers could not be read, if they could not."""
+        return self.store.warning if self.store else None
+
+    def save(self, text: str) -> str:
         """Save ``text`` as the answer; returns the time saved (ISO format)."""
         saved_at = datetime.now().isoformat(timespec="seconds")
+        if self.store is not None:
+            def change(data: dict[str, Any]) -> None:
+                data[self.reflection.id] = {"text": text, "saved_at": saved_at}
 
-        def change(data: dict[str, Any]) -> None:
-            data[prompt_id] = {"text": text, "saved_at": saved_at}
-
-        self.store.update(change)
+            self.store.update(change)
+        self.text = text
         return saved_at
 
 
-class ReflectionBox:
+class ReflectionView(widgets.VBox):
     """A prompt, a text area and a Save button; saves as the learner types."""
 
-    def __init__(self, prompt: Prompt, journal: Journal | None = None):
-        import ipywidgets as widgets
-
-        self.prompt = prompt
-        self.journal = journal or Journal()
-        saved = self.journal.answer(prompt.id)
+    def __init__(self, session: ReflectionSession):
+        self.session = session
+        reflection = session.reflection
         self.heading = widgets.HTML(
-            f"<h4 id='reflection-{prompt.id}'>Reflection: {html.escape(prompt.title)}</h4>"
-            f"<p>{html.escape(prompt.prompt)}</p>"
+            f"<h4 id='reflection-{reflection.id}'>Reflection: {html.escape(reflection.title)}</h4>"
+            f"<p>{html.escape(reflection.prompt)}</p>"
         )
         self.text = widgets.Textarea(
-            value=saved,
+            value=session.text,
             placeholder="Write your reflection here. It is saved as you type.",
             description="Your answer",
-            tooltip=f"Your reflection on: {prompt.title}",
+            tooltip=f"Your reflection on: {reflection.title}",
             layout=widgets.Layout(width="100%", height="140px"),
             style={"description_width": "initial"},
         )
         self.save_button = widgets.Button(description="Save", icon="save", tooltip="Save this reflection now")
         self.status = widgets.HTML()
-        if self.journal.store.warning:
-            self.status.value = f"<span role='alert' style='color:#b71c1c'>{html.escape(self.journal.store.warning)}</span>"
-        elif saved:
+        if session.warning:
+            self.status.value = f"<span role='alert' style='color:#b71c1c'>{html.escape(session.warning)}</span>"
+        elif session.restored:
             self.status.value = "<span>Your saved answer has been restored.</span>"
         self.text.observe(lambda change: self.save(), names="value")
         self.save_button.on_click(lambda _: self.save())
-        self.view = widgets.VBox([self.heading, self.text, widgets.HBox([self.save_button, self.status])])
-        self.view.add_class("clientcare-reflection")
+        super().__init__([self.heading, self.text, widgets.HBox([self.save_button, self.status])])
+        self.add_class("clientcare-reflection")
 
     def save(self) -> None:
         try:
-            saved_at = self.journal.save(self.prompt.id, self.text.value)
+            saved_at = self.session.save(self.text.value)
         except OSError as error:
             self.status.value = (
                 f"<span role='alert' style='color:#b71c1c'>Could not save ({html.escape(str(error))}). "
@@ -146,6 +163,6 @@ class ReflectionBox:
         self.status.value = f"<span>Saved at {saved_at[11:16]}.</span>"
 
 
-def show_reflection(prompt_id: str):
+def show_reflection(prompt_id: str) -> ReflectionView:
     """Display reflection prompt ``prompt_id`` with the learner's saved answer."""
-    return ReflectionBox(find_prompt(prompt_id)).view
+    return ReflectionView(ReflectionSession(load_reflection(prompt_id), LearnerFile(JOURNAL)))

@@ -6,7 +6,7 @@ import pytest
 from clientcare import content
 from clientcare.content import ContentError
 from clientcare.quiz import (
-    QuizView, answer_feedback, load_quiz, record_attempt, saved_result, score_question, score_quiz, show_quiz,
+    QuizSession, QuizView, answer_feedback, load_quiz, record_attempt, saved_result, score_question, score_quiz, show_quiz,
 )
 from clientcare.store import LearnerFile
 
@@ -164,7 +164,7 @@ def answer(view, single=None, ticks=()):
 
 
 def test_widget_uses_radio_buttons_for_single_and_checkboxes_for_multiple(quiz, learner_home):
-    view = QuizView(quiz)
+    view = QuizView(QuizSession(quiz, LearnerFile("quiz")))
     assert view.questions[0].radio is not None and view.questions[0].radio.value is None  # nothing pre-selected
     assert [c.description for c in view.questions[1].checks] == [o.text for o in quiz.questions[1].options]
     assert view.submit_button.description and view.submit_button.tooltip
@@ -172,7 +172,7 @@ def test_widget_uses_radio_buttons_for_single_and_checkboxes_for_multiple(quiz, 
 
 
 def test_submit_shows_score_and_feedback_and_saves(quiz, learner_home):
-    view = QuizView(quiz)
+    view = QuizView(QuizSession(quiz, LearnerFile("quiz")))
     answer(view, single=0, ticks={0})
     view.submit_button.click()
     assert "Your score: 1 of 2" in view.score.value
@@ -183,7 +183,7 @@ def test_submit_shows_score_and_feedback_and_saves(quiz, learner_home):
 
 
 def test_retry_clears_answers_and_best_score_is_kept(quiz, learner_home):
-    view = QuizView(quiz)
+    view = QuizView(QuizSession(quiz, LearnerFile("quiz")))
     answer(view, single=0, ticks={0, 1})
     assert view.submit() == 2
     view.retry_button.click()
@@ -197,10 +197,10 @@ def test_retry_clears_answers_and_best_score_is_kept(quiz, learner_home):
 
 
 def test_results_survive_a_new_widget(quiz, learner_home):
-    view = QuizView(quiz)
+    view = QuizView(QuizSession(quiz, LearnerFile("quiz")))
     answer(view, single=0, ticks={0, 1})
     view.submit()
-    again = QuizView(quiz)  # e.g. after a kernel restart
+    again = QuizView(QuizSession(quiz, LearnerFile("quiz")))  # e.g. after a kernel restart
     assert "Your best score so far: 2 of 2 (1 attempt)" in again.history.value
     assert show_quiz("99-test").children
 

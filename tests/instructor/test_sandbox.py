@@ -19,6 +19,8 @@ from jupyter_client.manager import KernelManager
 
 from clientcare.instructor import sandbox
 
+pytestmark = pytest.mark.slow
+
 SECRET = "hidden-test-answer-42"
 
 

@@ -1,13 +1,15 @@
 """release/ is exactly what nbgrader generates from source/, and gives nothing away."""
 import filecmp
-import json
 from pathlib import Path
 
 import pytest
 
 from clientcare.instructor.course import Course, make_scratch_course
 
-REPO = Path(__file__).resolve().parents[1]
+from notebooks import REPO, cells
+
+pytestmark = pytest.mark.slow
+
 ASSIGNMENTS = Course(REPO).assignments()
 
 
@@ -32,13 +34,6 @@ def test_release_is_in_sync_with_source(fresh_release, assignment):
         assert filecmp.cmp(committed / name, fresh / name, shallow=False), (
             f"release/{assignment}/{name} differs from a fresh nbgrader generate_assignment: run `make release`"
         )
-
-
-def cells(path: Path) -> list[dict]:
-    return [
-        {**cell, "source": "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]}
-        for cell in json.loads(path.read_text())["cells"]
-    ]
 
 
 def split_secrets(cell: dict) -> tuple[list[str], list[str]]:
