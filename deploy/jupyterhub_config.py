@@ -46,14 +46,16 @@ c.JupyterHub.log_level = "INFO"
 # For launches from an LMS use the LTI 1.3 authenticator instead (README, instructor guide).
 c.JupyterHub.authenticator_class = "pam"
 c.PAMAuthenticator.open_sessions = False
-learners, instructors = settings["learners"], settings["instructors"]
-c.Authenticator.allowed_users = set(learners) | set(instructors)
+learners, instructors, grader = settings["learners"], settings["instructors"], settings["grader"]
+# The grader account is a hub user too (nbgrader's formgrader looks itself up in the hub), but it
+# has no password, so nobody logs in as it.
+c.Authenticator.allowed_users = set(learners) | set(instructors) | {grader}
 c.Authenticator.admin_users = set(instructors)
 
 # nbgrader reads course membership from these group names (nbgrader-<course>, formgrade-<course>).
 c.JupyterHub.load_groups = {
     f"nbgrader-{COURSE}": {"users": list(learners)},
-    f"formgrade-{COURSE}": {"users": list(instructors)},
+    f"formgrade-{COURSE}": {"users": [*instructors, grader]},
 }
 c.JupyterHub.load_roles = [
     {   # instructors reach the formgrader service, and only that service
@@ -93,20 +95,16 @@ c.Spawner.start_timeout = 120
 # ---------------------------------------------------------------- formgrader as a hub service
 # Run by the grader account in the course folder. JupyterHub >= 4.1 forbids showing it in
 # an iframe, so instructors open it in its own browser tab: /services/<course>/formgrader.
+# The hub registers it (proxy route, OAuth client, token); deploy/trial_hub.py starts it as
+# the grader account once the hub answers (a hub-managed service must answer within 10 s of
+# the hub starting, which a busy machine cannot promise). Its token is in a root-only file.
 c.JupyterHub.services = [
     {
         "name": COURSE,
         "url": f"http://127.0.0.1:{settings['service_port']}",
-        "command": [str(VENV / "bin" / "jupyterhub-singleuser"), "--ServerApp.root_dir=" + settings["course_root"]],
-        "user": settings["grader"],
-        "cwd": settings["course_root"],
+        "api_token": (ROOT / "state" / "service-token").read_text().strip(),
+        "oauth_client_id": f"service-{COURSE}",
+        "oauth_redirect_uri": f"/services/{COURSE}/oauth_callback",
         "oauth_no_confirm": True,
-        "environment": {
-            "JUPYTERHUB_DEFAULT_URL": "/formgrader",
-            "CLIENTCARE_DB_URL": DB_URL,
-            "CLIENTCARE_EXCHANGE": str(ROOT / "exchange"),
-            "CLIENTCARE_ROLE": "grader",
-            "PATH": f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-        },
     }
 ]

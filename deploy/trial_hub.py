@@ -36,6 +36,7 @@ DEPLOY = REPO / "deploy"
 COURSE_ID = "clientcare"
 SYSTEM_PYTHON = "/usr/bin/python3"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"  # found on root's PATH; the accounts' PATH lacks sbin
 # The system Python (Debian 12: 3.11.2) is older than the one constraints.txt was resolved on;
 # these pins are the newest releases that still support it.
 PINS_FOR_SYSTEM_PYTHON = {"soupsieve": "2.10"}  # soupsieve 3.0 and later need Python >= 3.11.5
@@ -52,7 +53,7 @@ def run(cmd: list[str], *, user: str | None = None, env: dict | None = None, cwd
         what: str = "") -> str:
     """Run ``cmd`` (as ``user`` when given); return its output or stop with what it printed."""
     if user:
-        cmd = ["runuser", "-u", user, "--", *cmd]
+        cmd = [RUNUSER, "-u", user, "--", *cmd]
     result = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
     if result.returncode != 0:
         raise HubError(f"{what or ' '.join(cmd[:4])} failed (exit {result.returncode}):\n"
@@ -144,6 +145,10 @@ def environment(venv: Path) -> None:
         stamp.write_text(stamp_text)
     # This checkout's own code, fresh every install (cheap: no dependencies resolved).
     run(pip + ["install", "--no-deps", "--force-reinstall", str(REPO)], what="pip install clientcare")
+    # The grading kernel's spec, written where only root may write (the grader account reads it).
+    run([str(venv / "bin" / "python"), "-c",
+         "from clientcare.instructor.sandbox import install_kernelspec; install_kernelspec()"],
+        what="install the grading kernel's spec")
     venv_tools = [str(venv / "bin" / "jupyter")]
     # Instructor-only extensions are off for everyone; the grader account turns them on for itself.
     for ext in ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"):
@@ -218,17 +223,17 @@ def postgres(s: dict) -> None:
 def pg_start(s: dict) -> None:
     root = Path(s["root"])
     data = root / "postgres"
-    status = subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(data), "status"],
+    status = subprocess.run([RUNUSER, "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(data), "status"],
                             capture_output=True)
     if status.returncode != 0:
-        run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "postgres.log"), "-w", "start",
+        run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-w", "start",
              "-o", f"-k {root / 'run'} -c listen_addresses=''"], user="postgres", what="pg_ctl start")
 
 
 def pg_stop(s: dict) -> None:
     data = Path(s["root"]) / "postgres"
     if (data / "postmaster.pid").exists():
-        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
+        subprocess.run([RUNUSER, "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
                         "-w", "stop"], capture_output=True)
 
 
@@ -269,16 +274,22 @@ def course_folder(s: dict) -> None:
          "@jupyter/nbgrader:formgrader"], user=grader, env=env, what="enable formgrader for the grader")
     run([str(Path(s["venv"]) / "bin" / "jupyter"), "labextension", "enable", "--level=user",
          "@jupyter/nbgrader:create-assignment"], user=grader, env=env, what="enable create-assignment")
-    run([str(Path(s["venv"]) / "bin" / "jupyter"), "server", "extension", "enable", "--user",
-         "nbgrader.server_extensions.formgrader"], user=grader, env=env, what="enable the formgrader extension")
+    # (`jupyter server extension enable --user` refuses nbgrader's sub-extensions, so the setting is written.)
+    config = Path(env["HOME"]) / ".jupyter" / "jupyter_server_config.json"
+    config.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
+        "nbgrader.server_extensions.formgrader": True}}}, indent=2) + "\n")
+    run(["chown", f"{grader}:{grader}", str(config)])
+    # The hub is not running yet: the roll goes into the gradebook only (the hub's groups come from
+    # jupyterhub_config.py), so nbgrader is told not to ask the hub for them now.
     nbgrader = [str(Path(s["venv"]) / "bin" / "nbgrader")]
+    offline = ["--Authenticator.plugin_class=nbgrader.auth.NoAuthPlugin"]
     for learner in s["learners"]:
-        run(nbgrader + ["db", "student", "add", learner], user=grader, env=env, cwd=course,
+        run(nbgrader + ["db", "student", "add", learner, *offline], user=grader, env=env, cwd=course,
             what=f"add {learner} to the gradebook")
     for assignment in sorted(p.name for p in (course / "source").iterdir() if (p / f"{p.name}.ipynb").exists()):
         run(nbgrader + ["generate_assignment", assignment, "--force"], user=grader, env=env, cwd=course,
             what=f"generate {assignment}")
-        run(nbgrader + ["release_assignment", assignment, "--force"], user=grader, env=env, cwd=course,
+        run(nbgrader + ["release_assignment", assignment, "--force", *offline], user=grader, env=env, cwd=course,
             what=f"release {assignment}")
 
 
@@ -296,8 +307,13 @@ def learner_bundle(s: dict) -> None:
     run([str(Path(s["venv"]) / "bin" / "clientcare"), "publish", s["bundle"], "--lessons", str(REPO / "course" / "lessons")],
         what="clientcare publish")
     # Learners clone the bundle as themselves; git refuses a repository another account owns unless told.
-    run(["git", "config", "--system", "--replace-all", "safe.directory", s["bundle"], f"^{s['bundle']}$"],
-        what="git config safe.directory")
+    for path in safe_directories(s):
+        subprocess.run(["git", "config", "--system", "--unset-all", "safe.directory", f"^{path}$"], capture_output=True)
+        run(["git", "config", "--system", "--add", "safe.directory", path], what="git config safe.directory")
+
+
+def safe_directories(s: dict) -> list[str]:
+    return [s["bundle"], f"{s['bundle']}/.git"]
 
 
 def install(args) -> None:
@@ -313,6 +329,10 @@ def install(args) -> None:
     nbgrader_global_config(s)
     course_folder(s)
     learner_bundle(s)
+    token = Path(s["root"]) / "state" / "service-token"
+    if not token.exists():
+        token.write_text(secrets.token_hex(32) + "\n")
+        os.chmod(token, 0o600)
     logins_file = Path(s["root"]) / "state" / "logins.json"
     logins_file.write_text(json.dumps(logins, indent=2) + "\n")
     say(f"installed in {s['root']}; logins saved in {logins_file} (root only)")
@@ -340,13 +360,8 @@ def start(args) -> None:
     if hub_pid(s):
         say(f"already running at {hub_url(s)}")
     else:
-        root = Path(s["root"])
-        env = {"PATH": f"{Path(s['venv']) / 'bin'}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-               "CLIENTCARE_HUB_SETTINGS": str(settings_path(root)), "HOME": "/root"}
-        log = open(root / "hub.log", "ab")
-        subprocess.Popen([str(Path(s["venv"]) / "bin" / "jupyterhub"), "-f", str(DEPLOY / "jupyterhub_config.py")],
-                         cwd=root / "state", env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(f"{hub_url(s)}/hub/health", seconds=90, log=root / "hub.log")
+        launch_hub(s)
+        launch_formgrader(s)
     say(f"the hub is at {hub_url(s)}/hub/login")
     logins = Path(s["root"]) / "state" / "logins.json"
     if logins.exists():
@@ -356,16 +371,70 @@ def start(args) -> None:
     say(f"instructors open formgrader in its own tab: {hub_url(s)}/services/{COURSE_ID}/formgrader")
 
 
-def wait_for(url: str, seconds: float, log: Path) -> None:
+def launch_hub(s: dict) -> None:
+    """Start JupyterHub (and its proxy) in a session of its own; return once it answers."""
+    root = Path(s["root"])
+    env = {"PATH": f"{Path(s['venv']) / 'bin'}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+           "CLIENTCARE_HUB_SETTINGS": str(settings_path(root)), "HOME": "/root"}
+    with open(root / "hub.log", "ab") as log:
+        process = subprocess.Popen(
+            [str(Path(s["venv"]) / "bin" / "jupyterhub"), "-f", str(DEPLOY / "jupyterhub_config.py")],
+            cwd=root / "state", env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (root / "state" / "hub.pgid").write_text(str(process.pid))
+    wait_for(f"{hub_url(s)}/hub/health", process, root / "hub.log")
+
+
+def launch_formgrader(s: dict) -> None:
+    """The formgrader service: jupyterhub-singleuser as the grader account, in the course folder,
+    with the environment JupyterHub gives a service it starts itself (and the gradebook URL)."""
+    root, course = Path(s["root"]), COURSE_ID
+    prefix = f"/services/{course}/"
+    env = {
+        **grader_env(s),
+        "SHELL": "/bin/bash",
+        "CLIENTCARE_ROLE": "grader",
+        "JUPYTERHUB_SERVICE_NAME": course,
+        "JUPYTERHUB_API_TOKEN": (root / "state" / "service-token").read_text().strip(),
+        "JUPYTERHUB_CLIENT_ID": f"service-{course}",
+        "JUPYTERHUB_USER": s["grader"],
+        "JUPYTERHUB_SERVER_NAME": "",
+        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{s['hub_port']}/hub/api",
+        "JUPYTERHUB_BASE_URL": "/",
+        "JUPYTERHUB_HOST": "",
+        "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{s['service_port']}",
+        "JUPYTERHUB_SERVICE_PREFIX": prefix,
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{prefix}oauth_callback",
+        "JUPYTERHUB_OAUTH_ACCESS_SCOPES": json.dumps(["access:services", f"access:services!service={course}"]),
+        "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES": "[]",
+        "JUPYTERHUB_DEFAULT_URL": "/formgrader",
+    }
+    with open(root / "formgrader.log", "ab") as log:
+        process = subprocess.Popen(
+            [RUNUSER, "-u", s["grader"], "--", str(Path(s["venv"]) / "bin" / "jupyterhub-singleuser"),
+             f"--ServerApp.root_dir={s['course_root']}"],
+            cwd=s["course_root"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (root / "state" / "formgrader.pgid").write_text(str(process.pid))
+    wait_for(f"http://127.0.0.1:{s['service_port']}{prefix}api/status", process, root / "formgrader.log",
+             ok=(200, 302, 403))
+
+
+def wait_for(url: str, process: subprocess.Popen, log: Path, ok=(200,), seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise HubError(f"{process.args[-1] if process.args else 'a process'} exited (status {process.returncode});"
+                           f" the end of {log}:\n" + log.read_text(errors="replace")[-3000:])
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
+                if response.status in ok:
                     return
+        except urllib.error.HTTPError as error:
+            if error.code in ok:
+                return
         except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    raise HubError(f"the hub did not answer at {url} within {seconds:.0f} s; its log:\n"
+            pass
+        time.sleep(0.5)
+    raise HubError(f"nothing answered at {url} within {seconds:.0f} s; the end of {log}:\n"
                    + log.read_text(errors="replace")[-3000:])
 
 
@@ -374,6 +443,13 @@ def stop(args) -> None:
     if not settings_path(root).exists():
         return
     s = load_settings(root)
+    stop_processes(s)
+    pg_stop(s)
+    say("stopped")
+
+
+def stop_processes(s: dict) -> None:
+    """Stop the hub, the proxy and every server it started, then anything left running as the hub's accounts."""
     pid = hub_pid(s)
     if pid:
         os.kill(pid, signal.SIGTERM)          # JupyterHub stops the servers it started (cleanup_servers)
@@ -381,14 +457,17 @@ def stop(args) -> None:
             if not hub_pid(s):
                 break
             time.sleep(0.5)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-    # Anything still running as the hub's accounts (a server the hub lost track of) is stopped too.
+    for name in ("hub.pgid", "formgrader.pgid"):  # the proxy shares the hub's session
+        pgid_file = Path(s["root"]) / "state" / name
+        if pgid_file.exists():
+            try:
+                os.killpg(int(pgid_file.read_text()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+            pgid_file.unlink()
     for name in [s["grader"], *s["instructors"], *s["learners"]]:
         if account_exists(name):
             subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-    pg_stop(s)
-    say("stopped")
 
 
 def status(args) -> None:
@@ -405,6 +484,9 @@ def remove(args) -> None:
         for name in [s["grader"], *s["instructors"], *s["learners"]]:
             if account_exists(name):
                 subprocess.run(["userdel", "--remove", name], capture_output=True)
+        for path in safe_directories(s):
+            subprocess.run(["git", "config", "--system", "--unset-all", "safe.directory", f"^{path}$"],
+                           capture_output=True)
     shutil.rmtree(root, ignore_errors=True)
     say(f"removed {root} and its accounts (the shared environment {args.venv} is kept; delete it by hand)")
 
