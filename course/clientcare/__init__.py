@@ -13,6 +13,7 @@ _EXPORTS = {
     "show_scenario": "scenario",
     "show_reflection": "reflection",
     "show_quiz": "quiz",
+    "show_final_test": "quiz",
     "show_flashcards": "flashcards",
     "show_fee_calculator": "fee_calculator",
     "show_progress": "progress",

@@ -6,9 +6,76 @@ import json
 from importlib import import_module
 from pathlib import Path
 
-from .content import ContentError, file_ids
+from dataclasses import dataclass
 
-LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
+from .content import CONTENT_DIR, ContentError, check_known_fields, field, file_ids, read_yaml, where
+
+LESSONS_FOLDER = Path("course") / "lessons"  # inside a course folder
+LESSON_INDEX = "lessons.yaml"  # in the content folder (package data)
+
+
+def lessons_dir(course_root: Path | str = ".") -> Path:
+    """The lesson notebooks' folder of the course in ``course_root``."""
+    return Path(course_root) / LESSONS_FOLDER
+
+
+@dataclass(frozen=True)
+class Lesson:
+    number: int
+    title: str
+    notebook: str
+
+    @property
+    def heading(self) -> str:
+        return f"Lesson {self.number}: {self.title}"
+
+
+def lesson_index() -> tuple[Lesson, ...]:
+    """The lessons listed in ``content/lessons.yaml`` (package data), in order."""
+    path = CONTENT_DIR / LESSON_INDEX
+    if not path.exists():
+        return ()
+    data = read_yaml(path)
+    lessons = []
+    for number, raw in enumerate(field(data, "lessons", list, where(path)), start=1):
+        at = where(path, f"lesson {number}")
+        check_known_fields(raw, {"number", "title", "notebook"}, at)
+        lessons.append(Lesson(field(raw, "number", int, at), field(raw, "title", str, at),
+                              field(raw, "notebook", str, at)))
+    return tuple(lessons)
+
+
+def lesson_heading(notebook: Path) -> Lesson | None:
+    """The lesson a notebook is, from its first Markdown heading ``# Lesson N: Title`` (None if not a lesson)."""
+    try:
+        cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    for cell in cells:
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        if cell.get("cell_type") != "markdown" or not source.strip():
+            continue
+        first = source.strip().splitlines()[0]
+        number, _, title = first.removeprefix("# Lesson ").partition(":")
+        if first.startswith("# Lesson ") and number.strip().isdigit() and title.strip():
+            return Lesson(int(number), title.strip(), Path(notebook).name)
+        return None
+    return None
+
+
+def check_lesson_index(folder: Path) -> list[str]:
+    """Messages where ``content/lessons.yaml`` and the lesson notebooks in ``folder`` disagree."""
+    try:
+        listed = set(lesson_index())
+    except ContentError as error:
+        return [str(error)]
+    found = {lesson for lesson in map(lesson_heading, sorted(Path(folder).glob("[0-9][0-9]-*.ipynb"))) if lesson}
+    errors = [f"{LESSON_INDEX}: add the lesson {lesson.notebook} as: - number: {lesson.number}, "
+              f"title: {lesson.title!r}, notebook: {lesson.notebook}" for lesson in sorted(found - listed, key=str)]
+    errors += [f"{LESSON_INDEX}: lists {lesson.notebook} as {lesson.heading!r}, but {folder} has no such lesson "
+               "(renamed or retitled? update the row)" for lesson in sorted(listed - found, key=str)]
+    return errors
 
 # kind of content -> (module, loader taking an id)
 LOADERS = {
@@ -49,10 +116,10 @@ def check_content() -> tuple[int, list[str]]:
     return checked, errors
 
 
-def lesson_references(lessons_dir: Path = LESSONS_DIR) -> list[tuple[str, int, str, str]]:
-    """Every ``show_x("id")`` call in the lessons: (notebook, cell number, function, id)."""
+def lesson_references(folder: Path) -> list[tuple[str, int, str, str]]:
+    """Every ``show_x("id")`` call in the lessons in ``folder``: (notebook, cell number, function, id)."""
     found = []
-    for notebook in sorted(lessons_dir.glob("*.ipynb")):
+    for notebook in sorted(Path(folder).glob("*.ipynb")):
         cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
         for number, cell in enumerate(cells, start=1):
             if cell["cell_type"] != "code":
@@ -66,11 +133,13 @@ def lesson_references(lessons_dir: Path = LESSONS_DIR) -> list[tuple[str, int, s
     return found
 
 
-def check_lesson_references(lessons_dir: Path = LESSONS_DIR) -> list[str]:
-    """Messages for lesson cells that show content which does not exist."""
+def check_lesson_references(folder: Path) -> list[str]:
+    """Messages for lesson cells in ``folder`` that show content which does not exist (or for no lessons)."""
+    if not sorted(Path(folder).glob("*.ipynb")):
+        return [f"{folder}: no lesson notebooks here (is --course the course folder?)"]
+    errors = check_lesson_index(folder)
     prompts = set(import_module(".reflection", __package__).all_reflections())
-    errors = []
-    for notebook, cell, function, item_id in lesson_references(lessons_dir):
+    for notebook, cell, function, item_id in lesson_references(folder):
         kind = SHOWN_KIND[function]
         exists = item_id in prompts if kind == "reflection prompts" else item_id in file_ids(kind)
         if not exists:

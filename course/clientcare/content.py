@@ -7,13 +7,15 @@ The formats are documented in ``content/README.md``.
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import mistune
 import yaml
 
-CONTENT_DIR = Path(__file__).parent / "content"
+# Package data, read through importlib.resources (so it is found wherever the package is installed).
+CONTENT_DIR = Path(str(resources.files(__package__).joinpath("content")))
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 T = TypeVar("T")

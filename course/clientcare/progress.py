@@ -11,7 +11,6 @@ listed as a problem rather than hiding the rest of the page.
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -21,16 +20,16 @@ from typing import Any, Callable, Iterator, Mapping
 import ipywidgets as widgets
 import pandas as pd
 
+from .catalogue import lesson_heading, lesson_index
 from .content import ContentError, file_ids
 from .flashcards import load_flashcards, saved_known
 from .reflection import load_reflection_set
-from .quiz import load_quiz
+from .quiz import final_test_status, load_quiz
 from .scenario import load_scenario
 from .store import LearnerFile
 
 COLUMNS = ["lesson", "activity", "id", "title", "done", "status"]
-ACTIVITY_ORDER = ["Scenario", "Quiz", "Reflection", "Flashcards"]
-LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
+ACTIVITY_ORDER = ["Scenario", "Quiz", "Reflection", "Flashcards", "Final test"]
 
 
 def _row(lesson: Any, activity: str, item_id: str, title: Any, done: bool, status: str) -> dict[str, Any]:
@@ -112,6 +111,14 @@ def _flashcard_rows(problems: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+def _final_test_rows() -> list[dict[str, Any]]:
+    """The end-of-course test (drawn from the lesson quizzes): its best score, if the course has quizzes."""
+    if not file_ids("quizzes"):
+        return []
+    status = final_test_status()
+    return [_row(None, "Final test", status["id"], status["title"], status["done"], status["status"])]
+
+
 def progress_summary() -> pd.DataFrame:
     """One row per activity: ``lesson, activity, id, title, done, status``, in lesson order.
 
@@ -121,7 +128,7 @@ def progress_summary() -> pd.DataFrame:
     """
     problems: list[str] = []
     rows = [*_scenario_rows(problems), *_quiz_rows(problems), *_reflection_rows(problems),
-            *_flashcard_rows(problems)]
+            *_flashcard_rows(problems), *_final_test_rows()]
     frame = pd.DataFrame(rows, columns=COLUMNS).astype({"lesson": "Int64", "done": "bool"})
     frame["order"] = frame["activity"].map(ACTIVITY_ORDER.index)
     frame = frame.sort_values(["lesson", "order"], na_position="last", kind="stable")
@@ -136,24 +143,17 @@ def lesson_totals(summary: pd.DataFrame) -> pd.DataFrame:
     return totals.reset_index().astype({"done": "int64", "total": "int64"})
 
 
-def lesson_titles(lessons_dir: Path = LESSONS_DIR) -> dict[int, str]:
-    """Lesson headings such as ``Lesson 6: Fees``, read from the numbered lesson notebooks."""
-    titles = {}
-    for notebook in sorted(lessons_dir.glob("[0-9][0-9]-*.ipynb")):
+def lesson_titles(lessons_dir: Path | None = None) -> dict[int, str]:
+    """Lesson headings such as ``Lesson 6: Fees``: from the course's lesson index, or from the
+    numbered lesson notebooks in ``lessons_dir`` if given."""
+    if lessons_dir is None:
         try:
-            cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-        except (OSError, ValueError, KeyError):
-            continue
-        for cell in cells:
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else source
-            first = source.strip().splitlines()[0] if source.strip() else ""
-            if cell.get("cell_type") == "markdown" and first.startswith("# Lesson "):
-                number = first[len("# Lesson "):].split(":")[0].strip()
-                if number.isdigit():
-                    titles[int(number)] = first.lstrip("# ").strip()
-                break
-    return titles
+            lessons = lesson_index()
+        except ContentError:
+            lessons = ()
+    else:
+        lessons = [lesson_heading(path) for path in sorted(Path(lessons_dir).glob("[0-9][0-9]-*.ipynb"))]
+    return {lesson.number: lesson.heading for lesson in lessons if lesson}
 
 
 def _group_heading(lesson: Any, titles: dict[int, str]) -> str:

@@ -20,6 +20,7 @@ from .content import (
     unique, where,
 )
 from .store import LearnerFile
+from .style import heading, themed
 
 JOURNAL = "journal"
 
@@ -128,35 +129,36 @@ class ReflectionView(widgets.VBox):
     def __init__(self, session: ReflectionSession):
         self.session = session
         reflection = session.reflection
+        # An <h3>: lessons put their reflections under a "## Reflection" section heading.
         self.heading = widgets.HTML(
-            f"<h4 id='reflection-{reflection.id}'>Reflection: {html.escape(reflection.title)}</h4>"
-            f"<p>{html.escape(reflection.prompt)}</p>"
+            heading(f"Reflection: {reflection.title}", 3, element_id=f"reflection-{reflection.id}")
+            + f"<p>{html.escape(reflection.prompt)}</p>"
         )
         self.text = widgets.Textarea(
             value=session.text,
             placeholder="Write your reflection here. It is saved as you type.",
             description="Your answer",
             tooltip=f"Your reflection on: {reflection.title}",
-            layout=widgets.Layout(width="100%", height="140px"),
+            layout=widgets.Layout(width="100%"),
             style={"description_width": "initial"},
         )
         self.save_button = widgets.Button(description="Save", icon="save", tooltip="Save this reflection now")
         self.status = widgets.HTML()
         if session.warning:
-            self.status.value = f"<span role='alert' style='color:#b71c1c'>{html.escape(session.warning)}</span>"
+            self.status.value = f"<span role='alert' class='cc-alert'>{html.escape(session.warning)}</span>"
         elif session.restored:
             self.status.value = "<span>Your saved answer has been restored.</span>"
         self.text.observe(lambda change: self.save(), names="value")
         self.save_button.on_click(lambda _: self.save())
         super().__init__([self.heading, self.text, widgets.HBox([self.save_button, self.status])])
-        self.add_class("clientcare-reflection")
+        themed(self, "reflection")
 
     def save(self) -> None:
         try:
             saved_at = self.session.save(self.text.value)
         except OSError as error:
             self.status.value = (
-                f"<span role='alert' style='color:#b71c1c'>Could not save ({html.escape(str(error))}). "
+                f"<span role='alert' class='cc-alert'>Could not save ({html.escape(str(error))}). "
                 "Copy your text somewhere safe and tell your instructor.</span>"
             )
             return

@@ -16,8 +16,8 @@ LESSONS = sorted(LESSONS_DIR.glob("[0-9][0-9]-*.ipynb"))
 TAUGHT = [p for p in LESSONS if not p.name.startswith("00-")]
 
 
-def test_eight_numbered_lessons():
-    assert [p.name[:2] for p in TAUGHT] == [f"{n:02d}" for n in range(1, 9)]
+def test_nine_numbered_lessons():
+    assert [p.name[:2] for p in TAUGHT] == [f"{n:02d}" for n in range(1, 10)]
 
 
 def test_every_content_file_is_valid():
@@ -26,11 +26,11 @@ def test_every_content_file_is_valid():
 
 
 def test_lessons_only_show_content_that_exists():
-    assert check_lesson_references() == []
+    assert check_lesson_references(LESSONS_DIR) == []
 
 
 def test_every_scenario_quiz_and_deck_is_used_in_a_lesson():
-    used = {(function, item) for _, _, function, item in lesson_references()}
+    used = {(function, item) for _, _, function, item in lesson_references(LESSONS_DIR)}
     for function, kind in (("show_scenario", "scenarios"), ("show_quiz", "quizzes"), ("show_flashcards", "flashcards")):
         unused = [item for item in file_ids(kind) if (function, item) not in used]
         assert unused == [], f"{kind} not shown in any lesson: {unused}"
@@ -50,7 +50,7 @@ def test_lesson_reads_like_a_chapter(path):
     assert re.search(r"^(#+ |\*\*)learning objectives", text, re.M | re.I), f"{path.name} states no learning objectives"
     for heading in ("worked example", "summary"):
         assert re.search(rf"^#+ .*{heading}", text, re.M | re.I), f"{path.name} has no '{heading}' section"
-    calls = [function for name, _, function, _ in lesson_references() if name == path.name]
+    calls = [function for name, _, function, _ in lesson_references(LESSONS_DIR) if name == path.name]
     assert calls.count("show_scenario") >= 2, "at least two interactive scenarios"
     assert calls.count("show_reflection") >= 1 and calls.count("show_quiz") == 1
     assert len(text.split()) >= 900, "a chapter, not a sketch"
