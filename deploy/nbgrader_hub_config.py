@@ -13,5 +13,7 @@ c.CourseDirectory.course_id = "clientcare"
 c.Exchange.root = "@EXCHANGE@"
 c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = JupyterHubAuthPlugin
-# The cohort's gradebook: PostgreSQL, never a SQLite file made up on the spot.
+# The cohort's gradebook: PostgreSQL, never a SQLite file made up on the spot (the course's own
+# nbgrader_config.py keeps both settings).
+c.ClientCare.gradebook = "postgresql"
 c.CourseDirectory.db_url = "@DB_URL@"

@@ -18,7 +18,8 @@ from pathlib import Path
 
 # Markers nbgrader uses in instructor sources; none may reach a learner.
 FORBIDDEN_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "instructor", "tests")
+# The instructor commands (cli.py), the laptop launcher (lab.py) and instructor code stay behind.
+SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "instructor", "tests", "cli.py", "lab.py")
 
 LEARNER_README = """# Client Care: your lessons
 
