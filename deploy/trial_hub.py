@@ -7,6 +7,7 @@
     deploy/trial_hub.py status    what is running
     deploy/trial_hub.py stop      stop the hub (and every server it started) and PostgreSQL
     deploy/trial_hub.py remove    stop, delete the accounts it created and its folder
+    deploy/trial_hub.py grade A   autograde assignment A as the grader account (`clientcare grade A`)
 
 Run as root (the hub starts each learner's server as that learner's Unix account).
 Everything lives in one folder (``--root``, default /srv/clientcare-hub) except the Unix
@@ -384,12 +385,12 @@ def launch_hub(s: dict) -> None:
     wait_for(f"{hub_url(s)}/hub/health", process, root / "hub.log")
 
 
-def launch_formgrader(s: dict) -> None:
-    """The formgrader service: jupyterhub-singleuser as the grader account, in the course folder,
-    with the environment JupyterHub gives a service it starts itself (and the gradebook URL)."""
+def service_env(s: dict) -> dict:
+    """The grader service's environment: what JupyterHub gives a service it starts itself, and the
+    gradebook URL. nbgrader's JupyterHubAuthPlugin needs the JUPYTERHUB_* part for every command."""
     root, course = Path(s["root"]), COURSE_ID
     prefix = f"/services/{course}/"
-    env = {
+    return {
         **grader_env(s),
         "SHELL": "/bin/bash",
         "CLIENTCARE_ROLE": "grader",
@@ -408,6 +409,12 @@ def launch_formgrader(s: dict) -> None:
         "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES": "[]",
         "JUPYTERHUB_DEFAULT_URL": "/formgrader",
     }
+
+
+def launch_formgrader(s: dict) -> None:
+    """The formgrader service: jupyterhub-singleuser as the grader account, in the course folder."""
+    root, prefix = Path(s["root"]), f"/services/{COURSE_ID}/"
+    env = service_env(s)
     with open(root / "formgrader.log", "ab") as log:
         process = subprocess.Popen(
             [RUNUSER, "-u", s["grader"], "--", str(Path(s["venv"]) / "bin" / "jupyterhub-singleuser"),
@@ -470,6 +477,18 @@ def stop_processes(s: dict) -> None:
             subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
 
 
+def grade(args) -> None:
+    """`clientcare grade ASSIGNMENT` as the grader account, in the environment of its server's terminal."""
+    s = load_settings(Path(args.root).resolve())
+    if not args.assignment:
+        raise HubError("name the assignment: deploy/trial_hub.py grade ASSIGNMENT")
+    result = subprocess.run([RUNUSER, "-u", s["grader"], "--", str(Path(s["venv"]) / "bin" / "clientcare"), "grade",
+                             args.assignment, "--course", s["course_root"], *args.extra],
+                            cwd=s["course_root"], env=service_env(s))
+    if result.returncode:
+        raise HubError(f"clientcare grade {args.assignment} failed (exit {result.returncode})")
+
+
 def status(args) -> None:
     s = load_settings(Path(args.root).resolve())
     pid = hub_pid(s)
@@ -493,15 +512,20 @@ def remove(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["install", "start", "status", "stop", "remove"])
+    parser.add_argument("command", choices=["install", "start", "status", "stop", "remove", "grade"])
+    parser.add_argument("assignment", nargs="?", help="with `grade`: the assignment to autograde")
     parser.add_argument("--root", default="/srv/clientcare-hub", help="the hub's folder")
     parser.add_argument("--venv", default="/opt/clientcare-hub/venv", help="the shared Python environment")
     parser.add_argument("--ip", default="127.0.0.1", help="address to serve on (loopback by default)")
     parser.add_argument("--port", type=int, default=8000, help="public port; the hub uses the next ones")
     parser.add_argument("--user-prefix", default="clientcare-", help="prefix of the Unix accounts created")
     parser.add_argument("--learners", type=int, default=2, help="how many demo learner accounts")
-    args = parser.parse_args(argv)
-    {"install": install, "start": start, "status": status, "stop": stop, "remove": remove}[args.command](args)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "grade":
+        parser.error(f"unrecognised arguments: {' '.join(extra)}")
+    args.extra = extra  # `grade` passes them on to `clientcare grade` (e.g. --workers 1)
+    {"install": install, "start": start, "status": status, "stop": stop, "remove": remove,
+     "grade": grade}[args.command](args)
 
 
 if __name__ == "__main__":

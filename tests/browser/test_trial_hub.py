@@ -230,15 +230,12 @@ def test_a_cohort_on_the_trial_hub(hub, browser, output_dir):
         row.locator(".collect a").click()
         assert "Successfully collected" in _close_modal(formgrader)
 
-    # ---- autogrades with clientcare grade, as the grader account in the course folder
-    env = [f"{k}={v}" for k, v in {
-        "HOME": f"/home/{grader}", "CLIENTCARE_DB_URL": hub["db_url"],
-        "CLIENTCARE_EXCHANGE": str(Path(hub["root"]) / "exchange"),
-        "PATH": f"{hub['venv']}/bin:/usr/bin:/bin"}.items()]
+    # ---- autogrades with clientcare grade, as the grader account (its server's terminal environment)
     for assignment in ("fee-proposals", "ethical-dilemmas"):
-        graded = _as(grader, "env", "-C", hub["course_root"], *env, f"{hub['venv']}/bin/clientcare", "grade",
-                     assignment, "--course", hub["course_root"], "--workers", "1")
+        graded = subprocess.run([sys.executable, str(TRIAL_HUB), "grade", assignment, "--root", hub["root"],
+                                 "--workers", "1"], capture_output=True, text=True)
         assert graded.returncode == 0, graded.stdout + graded.stderr
+        assert "Graded 1 of 1" in graded.stdout, graded.stdout
 
     # ---- grades the written answers by hand in formgrader
     formgrader.goto(f"{hub['url']}/services/clientcare/formgrader/gradebook/ethical-dilemmas/ethical-dilemmas")
