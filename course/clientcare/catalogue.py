@@ -3,12 +3,21 @@ from __future__ import annotations
 
 import ast
 import json
-from importlib import import_module
 from pathlib import Path
 
 from dataclasses import dataclass
 
-from .content import CONTENT_DIR, ContentError, check_known_fields, field, file_ids, read_yaml, where
+from . import content
+from .content import ContentError, check_known_fields, field, file_ids, read_yaml, where
+from .registry import Kind, content_kinds
+
+
+
+def shown_kinds() -> dict[str, Kind]:
+    """show_* function -> its kind, for the kinds whose show_* names content by id."""
+    from . import registry
+
+    return {kind.show: kind for kind in registry.KINDS if kind.show and (kind.folder or kind.shown_ids)}
 
 LESSONS_FOLDER = Path("course") / "lessons"  # inside a course folder
 LESSON_INDEX = "lessons.yaml"  # in the content folder (package data)
@@ -32,7 +41,7 @@ class Lesson:
 
 def lesson_index() -> tuple[Lesson, ...]:
     """The lessons listed in ``content/lessons.yaml`` (package data), in order."""
-    path = CONTENT_DIR / LESSON_INDEX
+    path = content.CONTENT_DIR / LESSON_INDEX
     if not path.exists():
         return ()
     data = read_yaml(path)
@@ -77,48 +86,32 @@ def check_lesson_index(folder: Path) -> list[str]:
                "(renamed or retitled? update the row)" for lesson in sorted(listed - found, key=str)]
     return errors
 
-# kind of content -> (module, loader taking an id)
-LOADERS = {
-    "scenarios": ("scenario", "load_scenario"),
-    "quizzes": ("quiz", "load_quiz"),
-    "flashcards": ("flashcards", "load_flashcards"),
-    "reflections": ("reflection", "load_reflection_set"),
-}
-
-# show_* function used in a lesson -> kind of content its argument names
-SHOWN_KIND = {
-    "show_scenario": "scenarios",
-    "show_quiz": "quizzes",
-    "show_flashcards": "flashcards",
-    "show_reflection": "reflection prompts",
-}
-
-
-def loader(kind: str):
-    module, name = LOADERS[kind]
-    return getattr(import_module(f".{module}", __package__), name)
+def shown_ids(kind: Kind) -> set[str]:
+    """The ids a lesson may pass to ``kind``'s ``show_*`` function."""
+    return set(kind.function("shown_ids")()) if kind.shown_ids else set(file_ids(kind.folder))
 
 
 def check_content() -> tuple[int, list[str]]:
-    """Validate every content file; returns (files checked, error messages)."""
+    """Validate every content file of every kind in the registry; returns (files checked, error messages)."""
     checked, errors = 0, []
-    for kind in LOADERS:
-        for item_id in file_ids(kind):
+    for kind in content_kinds():
+        for item_id in file_ids(kind.folder):
             checked += 1
             try:
-                loader(kind)(item_id)
+                kind.function("loader")(item_id)
             except ContentError as error:
                 errors.append(str(error))
-    try:
-        import_module(".reflection", __package__).all_reflections()
-    except ContentError as error:
-        errors.append(str(error))
+        if kind.shown_ids:  # rules across files (e.g. a prompt id used in two files)
+            try:
+                shown_ids(kind)
+            except ContentError as error:
+                errors.append(str(error))
     return checked, errors
 
 
 def lesson_references(folder: Path) -> list[tuple[str, int, str, str]]:
     """Every ``show_x("id")`` call in the lessons in ``folder``: (notebook, cell number, function, id)."""
-    found = []
+    found, shown = [], shown_kinds()
     for notebook in sorted(Path(folder).glob("*.ipynb")):
         cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
         for number, cell in enumerate(cells, start=1):
@@ -127,7 +120,7 @@ def lesson_references(folder: Path) -> list[tuple[str, int, str, str]]:
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             for node in ast.walk(ast.parse(source)):
                 if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                        and node.func.id in SHOWN_KIND and node.args
+                        and node.func.id in shown and node.args
                         and isinstance(node.args[0], ast.Constant)):
                     found.append((notebook.name, number, node.func.id, node.args[0].value))
     return found
@@ -138,10 +131,16 @@ def check_lesson_references(folder: Path) -> list[str]:
     if not sorted(Path(folder).glob("*.ipynb")):
         return [f"{folder}: no lesson notebooks here (is --course the course folder?)"]
     errors = check_lesson_index(folder)
-    prompts = set(import_module(".reflection", __package__).all_reflections())
+    known: dict[str, set[str]] = {}
+    shown = shown_kinds()
     for notebook, cell, function, item_id in lesson_references(folder):
-        kind = SHOWN_KIND[function]
-        exists = item_id in prompts if kind == "reflection prompts" else item_id in file_ids(kind)
-        if not exists:
-            errors.append(f"{notebook}: cell {cell}: {function}({item_id!r}) names no existing {kind[:-1]}")
+        kind = shown[function]
+        if kind.name not in known:
+            try:
+                known[kind.name] = shown_ids(kind)
+            except ContentError:
+                known[kind.name] = set()  # reported by check_content
+        if item_id not in known[kind.name]:
+            noun = kind.shown_noun or kind.noun
+            errors.append(f"{notebook}: cell {cell}: {function}({item_id!r}) names no existing {noun}")
     return errors

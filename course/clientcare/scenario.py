@@ -30,6 +30,8 @@ from .content import (
     ContentError, markdown_html, check_known_fields, field, identifier, load_item, require_mapping, unique, where,
 )
 from .order import ATTEMPTS_FILE, Attempt, close_attempt, current_attempt
+from .content import loaded_items
+from .registry import progress_row
 from .store import LearnerFile
 from .style import heading, themed
 
@@ -552,6 +554,26 @@ def record_result(run: ScenarioSession, store: LearnerFile | None = None) -> dic
         )
 
     return store.update(change)
+
+
+def saved_record(scenario_id: str, store: LearnerFile | None = None) -> dict[str, Any]:
+    """The learner's saved record of one scenario (``{}`` if never finished)."""
+    record = (store or LearnerFile("scenarios")).load().get(scenario_id)
+    return record if isinstance(record, dict) else {}
+
+
+def scenario_progress(problems: list[str]) -> list[dict[str, Any]]:
+    """The progress page's rows for scenarios (see :mod:`clientcare.registry`)."""
+    store, rows = LearnerFile("scenarios"), []
+    for scenario_id, scenario in loaded_items("scenarios", load_scenario, problems):
+        record = saved_record(scenario_id, store)
+        done = record.get("finished") is True
+        if done:
+            status = f"Finished: best score {record.get('best_score', 0)} of {record.get('max_score', 0)}"
+        else:
+            status = "Started, not finished" if record else "Not started"
+        rows.append(progress_row(scenario.lesson, scenario_id, scenario.title, done, status))
+    return rows
 
 
 # ---------------------------------------------------------------- the widget

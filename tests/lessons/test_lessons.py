@@ -1,4 +1,4 @@
-"""The lessons: structure, content references, and coverage of every seed concept.
+"""The lessons: structure and content references (coverage of concepts: test_coverage.py).
 
 nbval runs each lesson separately (see the Makefile); these tests check what a
 reader and an instructor rely on without running a kernel.
@@ -55,22 +55,3 @@ def test_lesson_reads_like_a_chapter(path):
     assert calls.count("show_reflection") >= 1 and calls.count("show_quiz") == 1
     assert len(text.split()) >= 900, "a chapter, not a sketch"
 
-
-def load_concepts() -> list[tuple[str, str, list[str]]]:
-    concepts = []
-    for line in (Path(__file__).parent / "seed_concepts.txt").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            seed, concept, phrases = (part.strip() for part in line.split("|"))
-            concepts.append((seed, concept, [p.strip().lower() for p in phrases.split(" / ")]))
-    return concepts
-
-
-def test_concept_list_is_substantial():
-    assert len(load_concepts()) >= 60
-
-
-def test_every_seed_concept_is_taught():
-    lessons = re.sub(r"\s+", " ", " ".join(markdown(p) for p in TAUGHT).lower())
-    missing = [f"seed {seed}: {concept}" for seed, concept, phrases in load_concepts()
-               if not any(phrase in lessons for phrase in phrases)]
-    assert missing == [], "concepts not found in any lesson:\n" + "\n".join(missing)

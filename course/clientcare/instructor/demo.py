@@ -105,6 +105,6 @@ def run_demo(root: Path, template: Path | str = ".", learners: int = 50, workers
     print()
     print(overview(pd.read_csv(by_assignment)).to_string())
     print(f"\nOpen the cohort report: {report}")
-    print("Written answers (ethical-dilemmas) need manual grading: run `nbgrader formgrader` "
+    print("Written answers (ethical-dilemmas, professional-writing) need manual grading: run `nbgrader formgrader` "
           f"(or open Formgrader in JupyterLab) in {course.root}.")
     return table
