@@ -107,3 +107,16 @@ c.GenerateFeedback.preprocessors = [
     "clientcare.instructor.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# The feedback page (learner-ux; presentation only): nbgrader's page without MathJax or anything
+# else from the network, so it opens offline from the file, with every graded part named by its
+# "# Checks:" line (see course/clientcare/templates/clientcare-feedback/page.html.j2).
+import clientcare as _clientcare  # noqa: E402
+import nbgrader as _nbgrader  # noqa: E402
+
+c.HTMLExporter.template_name = "clientcare-feedback"
+c.HTMLExporter.template_file = "page.html.j2"
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(_clientcare.__file__), "templates"),
+    os.path.join(os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+]
