@@ -9,6 +9,8 @@ screen; then, at each width and theme, it checks that
 - every text colour the widgets use has a contrast of at least 4.5:1 (3:1 for large text)
   against its background (axe-core does not measure text inside widgets, so this is our own
   measurement; inactive controls are exempt, as in WCAG 1.4.3),
+- quiz options are in groups named by their question and toggles say whether they are pressed
+  (aria-pressed), which axe does not check,
 - axe-core's WCAG 2.2 A and AA rules find nothing in the course's widgets (run once per lesson,
   at 800 px, in the light theme for one lesson and the dark for the next: its rules do not
   depend on width or theme, and each run costs seconds),
@@ -25,7 +27,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from checks import axe_violations, clipped_controls, text_contrast
+from checks import aria_problems, axe_violations, clipped_controls, text_contrast
 from lab_server import CHROMIUM, REPO, LabServer, shut_down_kernels
 from lab_ui import (
     NOTEBOOK, close_current_tab, current_theme, open_from_file_browser, error_outputs, exercise_widgets, open_notebook, run_all_cells, set_theme, wait_for_widgets,
@@ -86,6 +88,7 @@ def check_here(page: Page, lesson: str, width: int, theme: str, screenshots, *, 
     report = REPORT.setdefault(lesson, {}).setdefault(f"{width}-{theme}", {})
     report["contrast"] = sorted(pairs, key=lambda p: p["ratio"])
     if axe:
+        problems += [f"{width} px, {theme}: {p}" for p in aria_problems(page)]
         results, violations = axe_violations(page)
         problems += [f"{width} px, {theme}: axe {v}" for v in violations]
         report["axe"] = {"version": results.get("version"), "widgets": results.get("roots"),
