@@ -67,7 +67,7 @@ def _trial_hub(*args: str, root: Path, venv: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def hub():
+def hub(output_dir):
     if os.geteuid() != 0:
         pytest.fail("the trial hub test creates Unix accounts and must run as root (as CI does)")
     root = Path(tempfile.mkdtemp(prefix="clientcare-hub-test-"))
@@ -82,6 +82,9 @@ def hub():
         settings["url"] = f"http://127.0.0.1:{port}"
         yield settings
     finally:
+        for log in ("hub.log", "formgrader.log"):  # kept as artefacts: the hub's folder is removed
+            if (root / log).exists():
+                shutil.copy2(root / log, output_dir / f"hub-{log}")
         subprocess.run([sys.executable, str(TRIAL_HUB), "remove", "--root", str(root), "--venv", venv],
                        capture_output=True, text=True)
         leftovers = [u.pw_name for u in pwd.getpwall() if u.pw_name.startswith(prefix)]
