@@ -124,7 +124,9 @@ import threading
 import time
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+from jupyter_core.utils import run_sync
+from traitlets.config import LoggingConfigurable
 from traitlets import Bool, Dict, Float, Integer, Unicode
 
 from . import guard
@@ -592,14 +594,14 @@ def _scratch_files(folder: str, max_files: int, max_bytes: int, log) -> tuple[li
     return folders, files
 
 
-class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager that runs the learner's ipykernel behind bubblewrap (see the module's docstring).
+class _Sandboxed(LoggingConfigurable):
+    """What both sandbox kernel managers add to jupyter_client's (see the module's docstring).
 
-    Use it as nbgrader's ``c.Execute.kernel_manager_class``. The kernel's
-    working folder is a copy of the ``cwd`` it is started with; the ``env``
-    passed to ``start_kernel`` is ignored (the kernel gets ``environment``).
-    Shutting down always kills, whatever ``now`` says. Interrupts go over the
-    control channel (``interrupt_request``), not as signals to bubblewrap.
+    The kernel's working folder is a copy of the ``cwd`` it is started with; the
+    ``env`` passed to ``start_kernel`` is ignored (the kernel gets
+    ``environment``). Shutting down always kills, whatever ``now`` says.
+    Interrupts go over the control channel (``interrupt_request``), not as
+    signals to bubblewrap.
     """
 
     bwrap = Unicode("bwrap", help="The bubblewrap program (Debian package bubblewrap)").tag(config=True)
@@ -805,7 +807,6 @@ class SandboxKernelManager(AsyncKernelManager):
             self._connect_control_socket()
             self.session.send(self._control_socket, self.session.msg("interrupt_request", content={}))
 
-    interrupt_kernel = _async_interrupt_kernel
 
     async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         """Kill the sandbox, always: its pid namespace ends and every process in it with it.
@@ -828,7 +829,6 @@ class SandboxKernelManager(AsyncKernelManager):
             if not restart:
                 self._release_slot()
 
-    shutdown_kernel = _async_shutdown_kernel
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         try:
@@ -838,10 +838,24 @@ class SandboxKernelManager(AsyncKernelManager):
                 shutil.rmtree(self._runtime, ignore_errors=True)
                 self._runtime = None
 
-    cleanup_resources = _async_cleanup_resources
-
     def __del__(self):
         self._release_slot()
+
+
+class SandboxKernelManager(_Sandboxed, KernelManager):
+    """A ``jupyter_client.KernelManager`` (blocking API) whose kernel runs behind bubblewrap."""
+
+    shutdown_kernel = run_sync(_Sandboxed._async_shutdown_kernel)
+    interrupt_kernel = run_sync(_Sandboxed._async_interrupt_kernel)
+    cleanup_resources = run_sync(_Sandboxed._async_cleanup_resources)
+
+
+class AsyncSandboxKernelManager(_Sandboxed, AsyncKernelManager):
+    """The same for asyncio callers: nbclient, and so nbgrader's ``c.Execute.kernel_manager_class``."""
+
+    shutdown_kernel = _Sandboxed._async_shutdown_kernel
+    interrupt_kernel = _Sandboxed._async_interrupt_kernel
+    cleanup_resources = _Sandboxed._async_cleanup_resources
 
 
 # ---------------------------------------------------------------- the kernel
