@@ -12,8 +12,9 @@ import pytest
 
 from clientcare.instructor.course import make_scratch_course
 from clientcare.instructor.grading import grade_cohort
-from clientcare.instructor.integrity import KEPT_ASIDE, NOTES_HEADING
+from clientcare.instructor.integrity import NOTES_HEADING
 from clientcare.instructor.results import question_scores
+from clientcare.instructor.submission_files import set_aside_folder
 from clientcare.instructor.synthetic import ALL, make_submission
 
 pytestmark = pytest.mark.slow
@@ -191,7 +192,7 @@ def test_broken_file_gets_a_fair_grade_and_nothing_is_lost(graded, student):
     assert cause in outcomes[student].message and cause in feedback_notes(course, student)
     folder = course.root / "submitted" / student / A
     for name, text in files.items():
-        kept = [folder / KEPT_ASIDE / name, folder / name]  # set aside if it was replaced
+        kept = [set_aside_folder(course.root, student, A) / name, folder / name]  # set aside if it was replaced
         assert any(p.exists() for p in kept), f"{name} was lost"
         if text:
             assert next(p for p in kept if p.exists()).read_text() == text

@@ -34,7 +34,6 @@ from traitlets import Integer, List, Unicode
 
 from . import guard
 from .sandbox import PROTECTED_ENV
-from .submission_files import KEPT_ASIDE
 
 NOTES_HEADING = "**Notes from the autograder**"
 LOG_PREFIX = "[clientcare]"
@@ -305,7 +304,7 @@ class IsolatedExecute(Execute):
         saved = os.environ.get(PROTECTED_ENV)
         with tempfile.TemporaryDirectory(prefix="clientcare-run-") as scratch:
             workdir = Path(scratch) / Path(original).name
-            shutil.copytree(original, workdir, ignore=shutil.ignore_patterns("*.ipynb", KEPT_ASIDE))
+            shutil.copytree(original, workdir, ignore=shutil.ignore_patterns("*.ipynb"))
             metadata["path"] = str(workdir)
             os.environ[PROTECTED_ENV] = os.pathsep.join(self.protected_paths)
             try:
