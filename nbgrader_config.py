@@ -41,6 +41,13 @@ c.IsolatedExecute.protected_paths = [
     for name in ("source", "submitted", "autograded", "feedback", "gradebook.db", ".git")
 ] + [c.Exchange.root]
 
+# Learner files are data, for stock `nbgrader autograde` too: links, special files and files the
+# release does not have are set aside (to set-aside/), unsafe student ids are refused
+# (course/clientcare/instructor/submission_files.py; `clientcare grade` runs the same first).
+from clientcare.instructor.submission_files import autograde_pre_convert_hook  # noqa: E402
+
+c.Autograde.pre_convert_hook = autograde_pre_convert_hook(c.CourseDirectory.root)
+
 # Restore graded cells a learner deleted, so they score 0 for them instead of crashing.
 c.OverwriteCells.add_missing_cells = True
 

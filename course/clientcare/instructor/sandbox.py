@@ -2,8 +2,9 @@
 
 The boundary: ``SandboxKernelManager``
 --------------------------------------
-A ``jupyter_client`` kernel manager (nbgrader's executor uses it as
-``c.Execute.kernel_manager_class``) that starts the learner's ipykernel under
+A ``jupyter_client`` kernel manager (``SandboxKernelManager``, blocking API, as
+the verdict side drives kernels; ``AsyncSandboxKernelManager`` for nbclient,
+i.e. stock nbgrader's ``c.Execute.kernel_manager_class``) that starts the learner's ipykernel under
 bubblewrap (``bwrap``, Debian package ``bubblewrap``; ``make install`` installs
 it). What the learner's code then sees and may do is decided by the operating
 system, not by Python:
@@ -28,8 +29,8 @@ system, not by Python:
   Run as another user, the kernel runs as that user in a user namespace, and
   the process cap counts the grader's own processes too.
 * **Limits** (``prlimit``, hard, set before Python starts): address space
-  (``memory_mb``), largest file (``file_mb``), open files, processes; no core
-  dumps.
+  (``memory_mb``), largest file (``file_mb``), open files, processes, CPU
+  seconds (``cpu_seconds``); no core dumps.
 * **Its own process tree**: a pid namespace (``--unshare-pid``), a new session,
   ``--die-with-parent``. Shutdown is always a kill (``shutdown_kernel`` ignores
   ``now=False``): killing bubblewrap ends the namespace's init, and the kernel
@@ -40,6 +41,26 @@ system, not by Python:
   ``.pth`` files, the working folder not on ``sys.path``) and runs
   ``kernel_main`` below, which installs the in-kernel protections before it
   imports anything else (``defence_in_depth``).
+
+What the boundary does not cover
+--------------------------------
+* The Linux kernel itself: no seccomp filter beyond bubblewrap's, so every
+  system call open to an unprivileged user is open to learner code; a kernel
+  vulnerability is a way out.
+* Memory in total: ``memory_mb`` is per process, so up to ``max_processes``
+  times that, plus the tmpfs (``disk_mb`` + ``shm_mb``, which live in RAM); no
+  memory cgroup. Nor the number of files on the tmpfs (each costs kernel
+  memory); the notebook's time budget bounds both in practice.
+* CPU: ``cpu_seconds`` per process is a backstop only; grading's time budget
+  is what stops a busy cell. Timing and other side channels; ``/proc`` still
+  shows the machine's load, memory and CPU model.
+* What is read-only but visible: ``/usr``, the Python installation and the
+  virtualenv (public software), and the kernel-side modules (``sandbox.py``,
+  ``guard.py``; grader code, no secrets). Output the learner's code prints goes
+  back to the grader: capping and judging it is the verdict side's job.
+* Run as a user other than root: no slot users, so the process cap counts the
+  grader's own processes too and the kernel runs as the grader's uid (mapped in
+  a user namespace); files and network stay walled off as above.
 
 The in-kernel protections (``python -m clientcare.instructor.sandbox``)
 ----------------------------------------------------------------------
@@ -612,6 +633,8 @@ class _Sandboxed(LoggingConfigurable):
     file_mb = Integer(DEFAULT_FILE_MB, help="Largest file a process in the sandbox may write (MB)").tag(config=True)
     max_processes = Integer(64, help="Processes and threads the sandbox user may run (RLIMIT_NPROC); "
                                      "the kernel itself uses about a dozen threads").tag(config=True)
+    cpu_seconds = Integer(600, help="CPU seconds per process in the sandbox (RLIMIT_CPU, a backstop: the notebook "
+                                    "budget stops busy cells)").tag(config=True)
     max_open_files = Integer(256, help="Open files per process in the sandbox (RLIMIT_NOFILE)").tag(config=True)
     max_scratch_files = Integer(500, help="Files copied from the scratch folder into the sandbox").tag(config=True)
     user_prefix = Unicode(SLOT_USER_PREFIX, help="Prefix of the per-slot Unix users (run as root): "
@@ -773,7 +796,8 @@ class _Sandboxed(LoggingConfigurable):
             args += ["--setenv", key, str(value)]
         nproc = self.max_processes if root else self.max_processes + len(processes_of(os.getuid()))
         args += ["--", "/usr/bin/prlimit", f"--nproc={nproc}", f"--as={self.memory_mb * MB}",
-                 f"--fsize={self.file_mb * MB}", f"--nofile={self.max_open_files}", "--core=0", "--"]
+                 f"--fsize={self.file_mb * MB}", f"--nofile={self.max_open_files}", f"--cpu={self.cpu_seconds}",
+                 "--core=0", "--"]
         if root:  # the slot user, no groups, no capabilities; a nested user namespace only to forbid more
             args += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
                      "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
