@@ -32,6 +32,12 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 /usr/bin/bwrap:
 	command -v bwrap >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y bubblewrap; }
 
+# Debian's PostgreSQL server binaries for the PostgreSQL gradebook test (it starts a throwaway cluster).
+.PHONY: postgresql
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql; }
+
 # Regenerate release/ from source/ (nbgrader generate_assignment for every assignment).
 release: $(STAMP)
 	$(BIN)/clientcare release
@@ -52,7 +58,7 @@ demo: $(STAMP)
 # Unit, pipeline, integrity and real-browser tests, then every lesson under nbval (outputs checked where stored)
 # and every release notebook under nbval-lax (it must run; stubs may raise).
 # Learners' saved answers from these runs go to a throwaway folder.
-test: $(STAMP) /usr/bin/bwrap /usr/bin/chromium
+test: $(STAMP) /usr/bin/bwrap /usr/bin/chromium postgresql
 	$(BIN)/python -m pytest tests
 	CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest --nbval course/lessons -p no:cacheprovider
 	CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax release -p no:cacheprovider

@@ -321,18 +321,6 @@ def course_activities():
     return loaded("scenarios", load_scenario), loaded("quizzes", load_quiz)
 
 
-def strong_ending_warnings() -> list[str]:
-    """Routes reaching a strong ending with less than 75 % of their points (not yet enforced on load)."""
-    from .content import CONTENT_DIR
-    from .scenario import ENFORCE_STRONG_RULE, route_problems
-
-    if ENFORCE_STRONG_RULE:
-        return []
-    scenarios, _ = course_activities()
-    return [problem for s in scenarios
-            for problem in route_problems(s, CONTENT_DIR / "scenarios" / f"{s.id}.yaml")]
-
-
 def idle_choices(scenarios) -> list[str]:
     """0-point choices with no consequence: they lead where a best choice leads and set no flag."""
     idle = []
@@ -367,10 +355,9 @@ def lint() -> tuple[list[str], list[str], list[str]]:
     """What ``clientcare check`` adds to validation: (report lines, errors, warnings).
 
     Errors: files and the course over the cue limits, and text that refers to an option by
-    its place ("all of the above", "the first option"). Warnings: strong endings reached
-    with under 75 % of the route's points, until that rule is enforced on load; 0-point
-    choices with no consequence; strong endings reached after a 0-point choice that set a
-    flag (all three are required by the tests of the course's content).
+    its place ("all of the above", "the first option"). Warnings: 0-point choices with no
+    consequence, and strong endings reached after a 0-point choice that set a flag (both are
+    required by the tests of the course's content).
     """
     report = cue_report()
     lines = report.lines()
@@ -378,4 +365,4 @@ def lint() -> tuple[list[str], list[str], list[str]]:
     lines.append("Cue bots (options in the order 20 learners would see them):")
     lines += bot_scores(scenarios, quizzes).lines()
     errors = [f"cue: {p}" for p in report.problems()] + positional_references(scenarios, quizzes)
-    return lines, errors, strong_ending_warnings() + idle_choices(scenarios) + strong_after_flagged_mistakes(scenarios)
+    return lines, errors, idle_choices(scenarios) + strong_after_flagged_mistakes(scenarios)

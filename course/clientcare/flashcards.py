@@ -19,6 +19,8 @@ import ipywidgets as widgets
 from .content import (
     check_known_fields, field, identifier, load_item, markdown_html, require_mapping, unique, where,
 )
+from .content import loaded_items
+from .registry import progress_row
 from .store import LearnerFile
 from .style import heading, themed
 
@@ -78,6 +80,16 @@ def saved_known(deck_id: str, store: LearnerFile | None = None) -> set[str]:
     record = (store or LearnerFile("flashcards")).load().get(deck_id)
     known = record.get("known") if isinstance(record, dict) else None
     return {card_id for card_id in known if isinstance(card_id, str)} if isinstance(known, list) else set()
+
+
+def flashcards_progress(problems: list[str]) -> list[dict[str, Any]]:
+    """The progress page's rows, one per deck, course-wide (see :mod:`clientcare.registry`)."""
+    store, rows = LearnerFile("flashcards"), []
+    for deck_id, deck in loaded_items("flashcards", load_flashcards, problems):
+        known = saved_known(deck_id, store) & {card.id for card in deck.cards}
+        total = len(deck.cards)
+        rows.append(progress_row(None, deck_id, deck.title, len(known) == total, f"{len(known)} of {total} cards known"))
+    return rows
 
 
 # ---------------------------------------------------------------- logic

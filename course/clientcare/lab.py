@@ -48,11 +48,9 @@ _VIEW_STATE_KEYS = ("collapsed", "scrolled", "execution", "trusted", "jupyter")
 
 
 def lessons_dirs() -> list[Path]:
-    """The folders whose notebooks are lessons: course/lessons of the course, and any in CLIENTCARE_LESSONS."""
-    folders = [Path(__file__).resolve().parents[1] / "lessons"]
-    course_dir = os.environ.get(COURSE_DIR_VARIABLE)
-    if course_dir:
-        folders.append(Path(course_dir) / "course" / "lessons")
+    """The folders whose notebooks are lessons: course/lessons of the course (the launcher's course folder,
+    else the current directory, as nbgrader), and any in CLIENTCARE_LESSONS."""
+    folders = [Path(os.environ.get(COURSE_DIR_VARIABLE) or os.getcwd()) / "course" / "lessons"]
     folders += [Path(p) for p in os.environ.get(LESSONS_VARIABLE, "").split(os.pathsep) if p]
     return [folder.resolve() for folder in folders]
 

@@ -26,6 +26,8 @@ from .content import (
     where,
 )
 from .order import ATTEMPTS_FILE, Attempt, close_attempt, current_attempt
+from .content import loaded_items
+from .registry import progress_row
 from .store import LearnerFile
 from .style import heading, name_group, new_id, themed
 
@@ -288,6 +290,22 @@ def saved_result(quiz_id: str, store: LearnerFile | None = None) -> dict[str, in
     """This quiz's saved record, or ``None`` if it has not been attempted."""
     record = (store or LearnerFile("quiz")).load().get(quiz_id)
     return record if isinstance(record, dict) else None
+
+
+def _attempts_text(best: Any, total: Any, attempts: int) -> str:
+    return f"Best score {best} of {total} ({attempts} attempt{'s' if attempts != 1 else ''})"
+
+
+def quiz_progress(problems: list[str]) -> list[dict[str, Any]]:
+    """The progress page's rows for lesson quizzes (see :mod:`clientcare.registry`)."""
+    store, rows = LearnerFile("quiz"), []
+    for quiz_id, quiz in loaded_items("quizzes", load_quiz, problems):
+        record = saved_result(quiz_id, store) or {}
+        attempts = record.get("attempts", 0)
+        done = isinstance(attempts, int) and attempts > 0
+        status = _attempts_text(record.get("best", 0), quiz.total, attempts) if done else "Not attempted"
+        rows.append(progress_row(quiz.lesson, quiz_id, quiz.title, done, status))
+    return rows
 
 
 def numeric_feedback(question: Question, typed: Any) -> str:
@@ -624,6 +642,14 @@ def final_test_status(store: LearnerFile | None = None) -> dict[str, Any]:
               if attempts else "Not attempted")
     return {"id": FINAL_TEST_ID, "title": FINAL_TEST_TITLE, "done": attempts > 0, "best": best, "total": total,
             "attempts": attempts, "status": status}
+
+
+def final_test_progress(problems: list[str]) -> list[dict[str, Any]]:
+    """The progress page's row for the end-of-course test, if the course has quizzes."""
+    if not file_ids("quizzes"):
+        return []
+    status = final_test_status()
+    return [progress_row(None, status["id"], status["title"], status["done"], status["status"])]
 
 
 def show_final_test() -> QuizView:

@@ -19,6 +19,8 @@ from .content import (
     CONTENT_DIR, ContentError, check_known_fields, field, file_ids, identifier, load_item, require_mapping,
     unique, where,
 )
+from .content import loaded_items
+from .registry import progress_row
 from .store import LearnerFile
 from .style import heading, themed
 
@@ -102,8 +104,7 @@ class ReflectionSession:
     def __init__(self, reflection: Reflection, store: LearnerFile | None = None):
         self.reflection = reflection
         self.store = store
-        saved = store.load().get(reflection.id, {}) if store else {}
-        self.text: str = saved.get("text", "") if isinstance(saved, dict) else ""
+        self.text: str = saved_answer(reflection.id, store).get("text", "") if store else ""
         self.restored = bool(self.text)  # an answer saved earlier was found
 
     @property
@@ -121,6 +122,34 @@ class ReflectionSession:
             self.store.update(change)
         self.text = text
         return saved_at
+
+
+def saved_answer(prompt_id: str, store: LearnerFile | None = None) -> dict[str, Any]:
+    """The learner's saved answer to one prompt: ``{"text", "saved_at"}``, or ``{}``."""
+    record = (store or LearnerFile(JOURNAL)).load().get(prompt_id)
+    if not isinstance(record, dict):
+        return {}
+    return {key: value for key, value in record.items() if key in ("text", "saved_at") and isinstance(value, str)}
+
+
+def _written_on(saved_at: Any) -> str:
+    try:
+        moment = datetime.fromisoformat(saved_at)
+        return f"Written on {moment.day} {moment:%B %Y}"
+    except (TypeError, ValueError):
+        return "Written"
+
+
+def reflection_progress(problems: list[str]) -> list[dict[str, Any]]:
+    """The progress page's rows, one per reflection prompt (see :mod:`clientcare.registry`)."""
+    store, rows = LearnerFile(JOURNAL), []
+    for _, reflections in loaded_items("reflections", load_reflection_set, problems):
+        for prompt in reflections.prompts:
+            record = saved_answer(prompt.id, store)
+            done = bool(record.get("text", "").strip())
+            status = _written_on(record.get("saved_at")) if done else "Not written"
+            rows.append(progress_row(prompt.lesson, prompt.id, prompt.title, done, status))
+    return rows
 
 
 class ReflectionView(widgets.VBox):

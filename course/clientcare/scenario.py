@@ -30,15 +30,14 @@ from .content import (
     ContentError, markdown_html, check_known_fields, field, identifier, load_item, require_mapping, unique, where,
 )
 from .order import ATTEMPTS_FILE, Attempt, close_attempt, current_attempt
+from .content import loaded_items
+from .registry import progress_row
 from .store import LearnerFile
 from .style import heading, themed
 
 ENDINGS = ("strong", "mixed", "poor")
 MAX_POINTS = 2
 STRONG_MIN_SCORE = 0.75  # a strong ending needs this fraction of the route's available points
-# The 75 % rule for strong endings is reported by `clientcare check` as a warning until the course's
-# scenarios are rewritten to it; then it is enforced on load like every other condition.
-ENFORCE_STRONG_RULE = False
 MAX_ROUTES = 20_000  # more routes than this is a sign of a mistake (and too slow to validate)
 FLAG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
@@ -61,8 +60,12 @@ class Condition:
     def flags(self) -> frozenset[str]:
         return self.all | self.any | self.none
 
-    def unmet(self, flags: frozenset[str], fraction: float) -> list[str]:
-        """The parts of this condition a route with ``flags`` and score ``fraction`` does not meet."""
+    def unmet(self, flags: frozenset[str], fraction: float | None) -> list[str]:
+        """The parts of this condition a route with ``flags`` and score ``fraction`` does not meet.
+
+        ``fraction`` is ``None`` on a route with no decisions yet: no points were available,
+        so the score parts hold.
+        """
         reasons = []
         missing = sorted(self.all - flags)
         if missing:
@@ -72,13 +75,15 @@ class Condition:
         present = sorted(self.none & flags)
         if present:
             reasons.append(f"flag {', '.join(present)} set")
+        if fraction is None:
+            return reasons
         if self.min_score is not None and fraction < self.min_score - 1e-9:
             reasons.append(f"score {fraction:.0%} below {self.min_score:.0%}")
         if self.max_score is not None and fraction > self.max_score + 1e-9:
             reasons.append(f"score {fraction:.0%} above {self.max_score:.0%}")
         return reasons
 
-    def holds(self, flags: frozenset[str], fraction: float) -> bool:
+    def holds(self, flags: frozenset[str], fraction: float | None) -> bool:
         return not self.unmet(flags, fraction)
 
     def merged(self, other: "Condition") -> "Condition":
@@ -149,9 +154,9 @@ class Scenario:
     nodes: dict[str, Node]
 
 
-def score_fraction(score: int, decisions: int) -> float:
-    """The score as a fraction of the points available on a route of ``decisions`` decisions."""
-    return score / (MAX_POINTS * decisions) if decisions else 0.0
+def score_fraction(score: int, decisions: int) -> float | None:
+    """The score as a fraction of the points available on a route of ``decisions`` decisions (None: none yet)."""
+    return score / (MAX_POINTS * decisions) if decisions else None
 
 
 # ---------------------------------------------------------------- validation
@@ -350,7 +355,7 @@ class Route:
     score: int
 
     @property
-    def fraction(self) -> float:
+    def fraction(self) -> float | None:
         return score_fraction(self.score, len(self.steps))
 
     def describe(self, scenario: Scenario) -> str:
@@ -405,7 +410,7 @@ def route_problems(scenario: Scenario, path: Path, strong_rule: bool = True) -> 
 
 def _check_routes(scenario: Scenario, path: Path) -> None:
     """Every route meets the conditions of the nodes it reaches; every node is reached by some route."""
-    problems = route_problems(scenario, path, strong_rule=ENFORCE_STRONG_RULE)
+    problems = route_problems(scenario, path)
     if problems:
         raise ContentError(problems[0])
     reached = {node_id for _route, passed in walk_routes(scenario, where(path)) for node_id, _ in passed}
@@ -549,6 +554,26 @@ def record_result(run: ScenarioSession, store: LearnerFile | None = None) -> dic
         )
 
     return store.update(change)
+
+
+def saved_record(scenario_id: str, store: LearnerFile | None = None) -> dict[str, Any]:
+    """The learner's saved record of one scenario (``{}`` if never finished)."""
+    record = (store or LearnerFile("scenarios")).load().get(scenario_id)
+    return record if isinstance(record, dict) else {}
+
+
+def scenario_progress(problems: list[str]) -> list[dict[str, Any]]:
+    """The progress page's rows for scenarios (see :mod:`clientcare.registry`)."""
+    store, rows = LearnerFile("scenarios"), []
+    for scenario_id, scenario in loaded_items("scenarios", load_scenario, problems):
+        record = saved_record(scenario_id, store)
+        done = record.get("finished") is True
+        if done:
+            status = f"Finished: best score {record.get('best_score', 0)} of {record.get('max_score', 0)}"
+        else:
+            status = "Started, not finished" if record else "Not started"
+        rows.append(progress_row(scenario.lesson, scenario_id, scenario.title, done, status))
+    return rows
 
 
 # ---------------------------------------------------------------- the widget

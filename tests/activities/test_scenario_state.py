@@ -131,7 +131,7 @@ def test_an_ending_reached_on_a_route_that_contradicts_it_is_rejected_naming_fil
     message = error_for(content_dir, lambda d: d["nodes"]["contract"]["choices"][0].update(next="end-strong"))
     assert message.startswith("scenarios/flagged.yaml: ending 'end-strong' (strong): "
                               "reached on a route that contradicts its conditions (flag told_access not set; "
-                              "flag hid_access set)")
+                              "flag hid_access set; score 50% below 75%)")
     assert "recommend: choice 2 (Leave the stairs out" in message and "-> contract: choice 1 (Summarise" in message
 
 
@@ -220,6 +220,7 @@ def test_conditions_report_each_unmet_part():
     assert condition.unmet(frozenset({"d"}), 1.0) == [
         "flag a not set", "none of b, c set", "flag d set", "score 100% above 90%"]
     assert Condition(min_score=0.75).merged(condition).min_score == 0.75
+    assert condition.unmet(frozenset({"a", "b"}), None) == []  # no decisions yet: no points to fall short of
 
 
 def test_scenarios_written_without_the_new_keys_load_as_before(content_dir):
@@ -232,3 +233,12 @@ def test_scenarios_written_without_the_new_keys_load_as_before(content_dir):
     plain["nodes"] = {k: v for k, v in plain["nodes"].items() if k in ("recommend", "contract", "end-mixed")}
     write(content_dir, plain)
     assert play(load_scenario("flagged"), 0, 1).current.id == "end-mixed"
+
+
+def test_loading_rejects_a_strong_ending_reached_with_less_than_three_quarters(content_dir):
+    def change(d):
+        send_over_leads_to_strong(d)
+        d["nodes"]["contract"]["choices"][1]["points"] = 0
+    message = error_for(content_dir, change)
+    assert message.startswith("scenarios/flagged.yaml: ending 'end-strong' (strong): reached on a route that "
+                              "contradicts its conditions (score 50% below 75%): recommend: choice 1")

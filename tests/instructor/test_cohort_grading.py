@@ -14,7 +14,8 @@ from nbgrader.api import Gradebook
 
 from clientcare.instructor.course import make_scratch_course
 from clientcare.instructor.grading import grade_cohort
-from clientcare.instructor.report import REPORT_NOTEBOOK, late_submissions, not_submitted, overview
+from clientcare.cli import main
+from clientcare.instructor.report import late_submissions, not_submitted, overview, report_notebook
 from clientcare.instructor.results import assignment_grades, export_grades, question_scores
 from clientcare.instructor.synthetic import ALL, Learner, submit
 
@@ -35,7 +36,7 @@ COHORT = [
 
 
 def cohort_course(root: Path):
-    course = make_scratch_course(root)
+    course = make_scratch_course(root, REPO)
     course.nbgrader("generate_assignment", ASSIGNMENT, "--force", isolated=True)
     with Gradebook(course.db_url) as gradebook:
         gradebook.update_or_create_assignment(ASSIGNMENT, duedate=DUE)
@@ -74,7 +75,7 @@ def test_parallel_grades_equal_stock_nbgrader_grades(serial, parallel):
 
 
 def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path):
-    course = make_scratch_course(tmp_path / "course")
+    course = make_scratch_course(tmp_path / "course", REPO)
     course.nbgrader("generate_assignment", ASSIGNMENT, "--force", isolated=True)
     submit(course, Learner("loopy", {ASSIGNMENT: ALL}), ASSIGNMENT)
     submit(course, Learner("steady", {ASSIGNMENT: ALL}), ASSIGNMENT)
@@ -118,14 +119,26 @@ def test_report_tables_name_missing_and_late_work(parallel):
 
 
 def test_report_notebook_runs_under_nbval(parallel, tmp_path):
+    """Opened by hand in a course folder, the report reads that course's gradebook (no environment variable)."""
+    notebook = parallel.root / "cohort-report.ipynb"
+    nbformat.write(report_notebook(), notebook)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval", str(REPORT_NOTEBOOK), "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "--nbval", str(notebook), "-q", "-p", "no:cacheprovider",
          "--rootdir", str(tmp_path)],
-        env={**__import__("os").environ, "CLIENTCARE_REPORT_DB": parallel.db_url, "MPLBACKEND": "Agg"},
+        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
         capture_output=True, text=True, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "passed" in result.stdout
+
+
+def test_clientcare_report_passes_the_gradebook_as_a_parameter(parallel):
+    assert main(["report", "--course", str(parallel.root)]) == 0
+    html = (parallel.root / "reports" / "cohort-report.html").read_text()
+    assert "7 learners, 1 assignments" in html and "gus" in html
+    executed = nbformat.read(parallel.root / "reports" / "cohort-report.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and f"db_url = {parallel.db_url!r}" in injected[0].source
 
 
 def test_question_difficulty_ranks_autograded_questions_hardest_first():

@@ -77,10 +77,10 @@ class NotebookBudget:
 
 
 def load_course_config(root: Path):
-    """The course's nbgrader configuration, as `nbgrader` run in ``root`` would read it."""
-    from traitlets.config.loader import PyFileConfigLoader
+    """The course's nbgrader configuration, as `nbgrader` run in ``root`` would read it (config path, then course)."""
+    from .config import course_config
 
-    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    return course_config(root)
 
 
 def default_workers() -> int:
@@ -224,7 +224,8 @@ def grade_cohort(
 ) -> list[Outcome]:
     """Autograde every submitted learner's ``assignment`` in ``root``; returns one Outcome per learner."""
     from nbgrader.api import Gradebook
-    from nbgrader.coursedir import CourseDirectory
+
+    from .config import gradebook_url
 
     root = Path(root).resolve()
     students = submitted_students(root, assignment) if students is None else students
@@ -233,7 +234,7 @@ def grade_cohort(
     workers = max(1, min(workers or default_workers(), len(students)))
     config = load_course_config(root)
     tools_on_path(os.environ)  # workers inherit it
-    with Gradebook(CourseDirectory(config=config, root=str(root)).db_url):
+    with Gradebook(gradebook_url(root, config)):
         pass  # create or upgrade the gradebook once, before workers race to do it
     install_kernelspec()  # the sandboxed kernel nbgrader_config.py names
     outcomes = []
