@@ -78,6 +78,18 @@ def test_an_ordinary_submission_is_left_as_it_is(course):
     assert not (course / SET_ASIDE).exists()
 
 
+def test_nbgraders_timestamp_is_kept_unless_it_is_a_link(course):
+    folder = course / "submitted" / "eve" / A
+    (folder / "timestamp.txt").write_text("2026-01-05 17:00:00.000000 UTC")
+    notes, folder = run(course)
+    assert notes == [] and (folder / "timestamp.txt").read_text() == "2026-01-05 17:00:00.000000 UTC"
+    (folder / "timestamp.txt").unlink()
+    os.symlink("/etc/hostname", folder / "timestamp.txt")
+    notes, folder = run(course)
+    assert_only_release_files(folder)
+    assert any("'timestamp.txt' is a link" in n for n in notes)
+
+
 def test_a_notebook_that_is_a_link_to_the_instructors_source_is_never_read(course):
     folder = course / "submitted" / "eve" / A
     (folder / f"{A}.ipynb").unlink()
