@@ -1,5 +1,6 @@
 # Client Care course: set-up, learner lab, instructor demo and tests.
-#   make lab    create .venv, install, generate assignments, open JupyterLab on the course
+#   make lab         create .venv, install, generate assignments, open the learner's JupyterLab
+#   make instructor  open the instructor's JupyterLab (Formgrader, Create Assignment)
 #   make demo   run the instructor pipeline end to end on synthetic learners
 #   make test   install and run every test
 PYTHON ?= python3
@@ -7,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab demo test install release clean
+.PHONY: lab instructor demo test install release clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,21 +21,30 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 		|| { echo "nbgrader's JupyterLab extension is not enabled" >&2; exit 1; }
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) /usr/bin/bwrap
 
 # Debian's Chromium for the real-browser test (tests/browser); Playwright downloads no browser.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 /usr/bin/chromium:
 	command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
+# Debian's bubblewrap: learners' code is graded behind it (course/clientcare/instructor/sandbox.py).
+/usr/bin/bwrap:
+	command -v bwrap >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y bubblewrap; }
+
 # Regenerate release/ from source/ (nbgrader generate_assignment for every assignment).
 release: $(STAMP)
 	$(BIN)/clientcare release
 
+# The learner's view: JupyterLab on learner/ (gitignored): the lessons and the assignments fetched
+# from the Assignment List, without source/, the gradebook or the instructor's tools.
 lab: $(STAMP)
 	@test -n "$$(ls release 2>/dev/null)" || $(BIN)/clientcare release
-	$(BIN)/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root,) \
-		course/lessons/01-responsibility-to-clients.ipynb
+	$(BIN)/python -m clientcare.lab learner
+
+# The instructor's view: JupyterLab on the course folder with Formgrader and Create Assignment.
+instructor: $(STAMP)
+	$(BIN)/python -m clientcare.lab instructor
 
 demo: $(STAMP)
 	$(BIN)/clientcare demo
@@ -42,7 +52,7 @@ demo: $(STAMP)
 # Unit, pipeline, integrity and real-browser tests, then every lesson under nbval (outputs checked where stored)
 # and every release notebook under nbval-lax (it must run; stubs may raise).
 # Learners' saved answers from these runs go to a throwaway folder.
-test: $(STAMP) /usr/bin/chromium
+test: $(STAMP) /usr/bin/bwrap /usr/bin/chromium
 	$(BIN)/python -m pytest tests
 	CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest --nbval course/lessons -p no:cacheprovider
 	CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax release -p no:cacheprovider

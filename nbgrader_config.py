@@ -1,30 +1,51 @@
-"""nbgrader configuration for the Client Care course.
+"""nbgrader configuration for the Client Care course (course id ``clientcare``).
 
-Defaults suit one instructor on a laptop: the course directory is the folder this
-file lives in, the gradebook is SQLite (gradebook.db, never committed) and the
-exchange is a local folder. For a cohort on JupyterHub, override db_url with a
-PostgreSQL URL and Exchange.root with the shared exchange, e.g. in
-/etc/jupyter/nbgrader_config.py or with environment variables below.
+nbgrader reads this file last, after the Jupyter config path (``jupyter --paths``:
+``~/.jupyter``, the environment's ``etc/jupyter``, ``/etc/jupyter``; ``clientcare``'s
+commands read the same files in the same order). The course folder is the folder this
+file is in. Defaults suit one instructor on a laptop: a SQLite gradebook (``gradebook.db``
+here, never committed) and a local exchange (``exchange/`` here).
+
+For a cohort, put the shared settings in ``/etc/jupyter/nbgrader_config.py`` (or
+``~/.jupyter/nbgrader_config.py``): this file keeps ``CourseDirectory.db_url``,
+``Exchange.root`` and ``ClientCare.gradebook`` set there, and sets them only when they
+are not. ``CLIENTCARE_DB_URL`` and ``CLIENTCARE_EXCHANGE`` in the environment take
+precedence over both (one shell, one run). With ``c.ClientCare.gradebook = "postgresql"``
+(there or below) and no PostgreSQL URL, grading and reports stop with a clear message
+instead of starting an empty ``gradebook.db``.
 """
 import os
+
+from clientcare.instructor.config import MISSING_POSTGRESQL_URL, config_before_course
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+EARLIER = config_before_course()  # what the Jupyter config path set before this file
 
 c.CourseDirectory.course_id = "clientcare"
-c.CourseDirectory.root = os.environ.get("CLIENTCARE_COURSE_ROOT", HERE)
+c.CourseDirectory.root = HERE
 
-# Gradebook: SQLite by default; set CLIENTCARE_DB_URL=postgresql://... for a cohort.
-c.CourseDirectory.db_url = os.environ.get(
-    "CLIENTCARE_DB_URL",
-    "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"),
-)
+# The kind of gradebook: "sqlite" (one machine) or "postgresql" (a cohort; the URL comes from
+# the environment or a system config). A system config's setting is kept; for a cohort course
+# without one, change the default here to "postgresql".
+GRADEBOOK = EARLIER.ClientCare.get("gradebook", "sqlite")
+c.ClientCare.gradebook = GRADEBOOK
 
-# A local exchange so release/fetch/submit/collect work on a single machine.
-c.Exchange.root = os.environ.get(
-    "CLIENTCARE_EXCHANGE", os.path.join(c.CourseDirectory.root, "exchange")
-)
+# Gradebook URL: $CLIENTCARE_DB_URL, else a system config's db_url, else nbgrader's default
+# (sqlite:///<course>/gradebook.db), except that a PostgreSQL course never falls back to SQLite.
+if os.environ.get("CLIENTCARE_DB_URL"):
+    c.CourseDirectory.db_url = os.environ["CLIENTCARE_DB_URL"]
+elif "db_url" not in EARLIER.CourseDirectory and GRADEBOOK == "postgresql":
+    c.CourseDirectory.db_url = MISSING_POSTGRESQL_URL  # fails; `clientcare` commands explain why
+
+# Exchange: $CLIENTCARE_EXCHANGE, else a system config's Exchange.root, else a local folder
+# so release/fetch/submit/collect work on a single machine.
+if os.environ.get("CLIENTCARE_EXCHANGE"):
+    c.Exchange.root = os.environ["CLIENTCARE_EXCHANGE"]
+elif "root" not in EARLIER.Exchange:
+    c.Exchange.root = os.path.join(HERE, "exchange")
+EXCHANGE_ROOT = c.Exchange.root if "root" in c.Exchange else EARLIER.Exchange.root
 c.Exchange.path_includes_course = True
 
 # Only notebooks are graded; data files next to them are released too.
@@ -39,14 +60,14 @@ c.JudgedExecute.kernel_name = "clientcare-grader"  # installed by `make`
 c.JudgedExecute.timeout = 30                       # seconds per cell (a test cell's calls together)
 c.JudgedExecute.startup_timeout = 60               # seconds for a kernel to start
 c.JudgedExecute.notebook_budget = 120.0            # seconds of learner code per notebook, a hard cap
-c.JudgedExecute.trusted_directory = os.path.join(c.CourseDirectory.root, "source")
+c.JudgedExecute.trusted_directory = os.path.join(HERE, "source")
 # What the sandboxed kernel may not read or write: the course's tests, learners' work, grades, the grader's
 # own configuration and code (appending to them would change later runs) and the exchange.
 c.JudgedExecute.protected_paths = [
-    os.path.join(c.CourseDirectory.root, name)
+    os.path.join(HERE, name)
     for name in ("source", "release", "submitted", "autograded", "feedback", "export", "gradebook.db",
                  "nbgrader_config.py", ".git")
-] + [c.Exchange.root, os.path.dirname(os.path.abspath(__import__("clientcare").__file__))]
+] + [EXCHANGE_ROOT, os.path.dirname(os.path.abspath(__import__("clientcare").__file__))]
 c.ExecutePreprocessor.timeout = c.JudgedExecute.timeout  # read by the cohort runner
 
 # Restore graded cells a learner deleted, so they score 0 for them instead of crashing.
@@ -54,7 +75,7 @@ c.OverwriteCells.add_missing_cells = True
 
 # Integrity: grade the learner's answers on the release's own cells (edited, deleted,
 # duplicated or reordered test cells cannot change a grade).
-c.NormaliseSubmission.release_directory = os.path.join(c.CourseDirectory.root, "release")
+c.NormaliseSubmission.release_directory = os.path.join(HERE, "release")
 c.Autograde.sanitize_preprocessors = [
     P + "NormaliseSubmission",
     "nbgrader.preprocessors.ClearOutput",

@@ -5,6 +5,7 @@ nbval starts inherit it), so tests never touch a real learner's files.
 """
 import os
 import tempfile
+
 import pytest
 
 os.environ["CLIENTCARE_HOME"] = tempfile.mkdtemp(prefix="clientcare-test-home-")
@@ -21,11 +22,12 @@ def learner_home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def content_dir(tmp_path, monkeypatch):
-    """An empty content folder the loaders read from instead of the course's own."""
+    """An empty content folder (one subfolder per kind in the registry) read instead of the course's own."""
     from clientcare import content
+    from clientcare.registry import content_kinds
 
     folder = tmp_path / "content"
-    for kind in ("scenarios", "quizzes", "flashcards", "reflections"):
-        (folder / kind).mkdir(parents=True)
+    for kind in content_kinds():
+        (folder / kind.folder).mkdir(parents=True)
     monkeypatch.setattr(content, "CONTENT_DIR", folder)
     return folder

@@ -9,14 +9,9 @@ so ``import clientcare`` stays quick.
 """
 from importlib import import_module
 
-_EXPORTS = {
-    "show_scenario": "scenario",
-    "show_reflection": "reflection",
-    "show_quiz": "quiz",
-    "show_flashcards": "flashcards",
-    "show_fee_calculator": "fee_calculator",
-    "show_progress": "progress",
-}
+from .registry import exports
+
+_EXPORTS = exports()  # show_* name -> module, one per kind in the registry
 
 __all__ = sorted(_EXPORTS)
 

@@ -1,11 +1,15 @@
 """The `clientcare` command for instructors and course authors.
 
-    clientcare check     validate every content file and the lessons' references to them
+    clientcare check     validate every content file and the lessons' references to them; cue lint
     clientcare release   regenerate release/ from source/ with nbgrader
     clientcare grade A   autograde every submission of assignment A in parallel
     clientcare export    grades per assignment and per question to CSV
     clientcare report    the cohort report (tables and plots) as HTML
     clientcare demo      run the grading pipeline end to end on a synthetic cohort
+
+Every command works on the course in --course DIR (default: the current directory, as
+nbgrader does) and reads its configuration as nbgrader does: the Jupyter config path
+(`jupyter --paths`), then the course's nbgrader_config.py.
 """
 from __future__ import annotations
 
@@ -13,11 +17,23 @@ import argparse
 import sys
 
 
+def _course(args: argparse.Namespace):
+    from .instructor.course import Course
+
+    return Course(args.course)
+
+
 def _check(args: argparse.Namespace) -> int:
-    from .catalogue import check_content, check_lesson_references
+    from .catalogue import check_content, check_lesson_references, lessons_dir
+    from .cues import lint
 
     checked, errors = check_content()
-    errors += check_lesson_references()
+    errors += check_lesson_references(lessons_dir(_course(args).root))
+    lines, cue_errors, warnings = lint()  # the cue lint (see cues.py and content/README.md)
+    print("\n".join(lines))
+    errors += cue_errors
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     print(f"Checked {checked} content files: {'no problems' if not errors else f'{len(errors)} problem(s)'}.")
@@ -25,23 +41,19 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _release(args: argparse.Namespace) -> int:
-    from .instructor.course import REPO_ROOT, Course
-
-    course = Course(REPO_ROOT)
+    course = _course(args)
     names = args.assignments or course.assignments()
     for number, name in enumerate(names, start=1):
         print(f"[{number}/{len(names)}] nbgrader generate_assignment {name}", flush=True)
         course.nbgrader("generate_assignment", name, "--force")
-    print(f"release/ regenerated for {len(names)} assignment(s). Commit it with the source change.")
+    print(f"{course.root / 'release'} regenerated for {len(names)} assignment(s). Commit it with the source change.")
     return 0
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .instructor.grading import ProgressBar, grade_cohort, submitted_students
 
-    root = Path(args.course).resolve()
+    root = _course(args).root
     students = submitted_students(root, args.assignment)
     if not students:
         print(f"error: no submissions of '{args.assignment}' in {root / 'submitted'}", file=sys.stderr)
@@ -62,75 +74,84 @@ def _grade(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .instructor.demo import run_demo
 
-    run_demo(learners=args.learners, workers=args.workers)
+    course = _course(args)
+    run_demo(course.root / "demo", template=course.root, learners=args.learners, workers=args.workers)
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .instructor.results import export_grades
 
-    db_url = args.db_url or _course_db_url(Path(args.course))
-    for path in export_grades(db_url, Path(args.out)):
+    for path in export_grades(_gradebook(args), _out(args)):
         print(f"Wrote {path}")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .instructor.report import render_html
 
-    db_url = args.db_url or _course_db_url(Path(args.course))
-    print(f"Wrote {render_html(db_url, Path(args.out))}")
+    print(f"Wrote {render_html(_gradebook(args), _out(args))}")
     return 0
 
 
-def _course_db_url(root) -> str:
-    from nbgrader.coursedir import CourseDirectory
+def _gradebook(args: argparse.Namespace) -> str:
+    """--db-url, else the course's gradebook; never an empty SQLite file made by reading."""
+    from .instructor.config import existing_gradebook
 
-    from .instructor.grading import load_course_config
-
-    return CourseDirectory(config=load_course_config(root.resolve())).db_url
+    return existing_gradebook(args.db_url or _course(args).db_url)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _out(args: argparse.Namespace):
+    """--out, relative to the course folder (like nbgrader's own folders)."""
+    from pathlib import Path
+
+    return _course(args).root / Path(args.out)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clientcare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("check", help="validate all course content").set_defaults(run=_check)
-    release = commands.add_parser("release", help="regenerate release/ from source/")
+
+    def command(name: str, run, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("--course", default=".", metavar="DIR",
+                         help="the course folder, holding nbgrader_config.py (default: the current directory)")
+        sub.set_defaults(run=run)
+        return sub
+
+    command("check", _check, "validate all course content and the lessons' references to it")
+    release = command("release", _release, "regenerate release/ from source/")
     release.add_argument("assignments", nargs="*", help="assignment names (default: all)")
-    release.set_defaults(run=_release)
-    grade = commands.add_parser("grade", help="autograde all submissions of an assignment in parallel")
+    grade = command("grade", _grade, "autograde all submissions of an assignment in parallel")
     grade.add_argument("assignment")
     grade.add_argument("--workers", type=int, default=None, help="worker processes (default: one more than the cores)")
     grade.add_argument("--budget", type=float, default=120.0,
                        help="seconds of execution allowed for one learner's notebook (default 120)")
-    grade.add_argument("--course", default=".", help="the course directory (default: current directory)")
-    grade.set_defaults(run=_grade)
-    demo = commands.add_parser("demo", help="run the instructor pipeline on synthetic learners")
+    demo = command("demo", _demo, "run the instructor pipeline on synthetic learners (in DIR/demo)")
     demo.add_argument("--learners", type=int, default=50, help="number of synthetic learners (default 50)")
     demo.add_argument("--workers", type=int, default=None, help="grading processes (default: one more than the cores)")
-    demo.set_defaults(run=_demo)
     for name, run, default_out, text in (
         ("export", _export, "export", "export grades per assignment and per question to CSV files in OUT"),
         ("report", _report, "reports/cohort-report.html", "write the cohort report (tables and plots) as HTML"),
     ):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("--course", default=".", help="the course directory (default: current directory)")
-        command.add_argument("--db-url", help="gradebook URL (default: the course's nbgrader configuration)")
-        command.add_argument("--out", default=default_out, help=f"where to write (default: {default_out})")
-        command.set_defaults(run=run)
-    args = parser.parse_args(argv)
+        sub = command(name, run, text)
+        sub.add_argument("--db-url", help="gradebook URL (default: the course's nbgrader configuration)")
+        sub.add_argument("--out", default=default_out,
+                         help=f"where to write, relative to the course folder (default: {default_out})")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except Exception as error:  # a clear message, not a traceback, for expected failures
         from .content import ContentError
+        from .instructor.config import GradebookError
         from .instructor.course import NbgraderError
 
-        if isinstance(error, (ContentError, NbgraderError)):
+        if isinstance(error, (ContentError, GradebookError, NbgraderError)):
             print(f"error: {error}", file=sys.stderr)
             return 1
         raise

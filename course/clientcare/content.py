@@ -7,13 +7,15 @@ The formats are documented in ``content/README.md``.
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import mistune
 import yaml
 
-CONTENT_DIR = Path(__file__).parent / "content"
+# Package data, read through importlib.resources (so it is found wherever the package is installed).
+CONTENT_DIR = Path(str(resources.files(__package__).joinpath("content")))
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 T = TypeVar("T")
@@ -103,7 +105,14 @@ def check_known_fields(item: dict[str, Any], allowed: set[str], at: str) -> None
         raise ContentError(f"{at}: unknown field '{unknown[0]}' (expected one of: {', '.join(sorted(allowed))})")
 
 
-SINGULAR = {"scenarios": "scenario", "quizzes": "quiz", "flashcards": "flashcard deck", "reflections": "reflection set"}
+def _noun(folder: str) -> str:
+    """What one file of ``content/<folder>/`` is called in messages (from the registry of kinds)."""
+    from .registry import by_folder
+
+    try:
+        return by_folder(folder).noun or folder
+    except KeyError:
+        return folder
 
 
 def file_ids(kind: str) -> list[str]:
@@ -116,9 +125,18 @@ def load_item(kind: str, item_id: str, parse: Callable[[dict[str, Any], Path], T
     path = CONTENT_DIR / kind / f"{item_id}.yaml"
     if not path.exists():
         known = ", ".join(file_ids(kind)) or "none"
-        raise ContentError(f"{where(path)}: no such {SINGULAR[kind]} '{item_id}' (available: {known})")
+        raise ContentError(f"{where(path)}: no such {_noun(kind)} '{item_id}' (available: {known})")
     data = read_yaml(path)
     declared = data.get("id")
     if declared != item_id:
         raise ContentError(f"{where(path)}: field 'id' is {declared!r} but must equal the file name {item_id!r}")
     return parse(data, path)
+
+
+def loaded_items(kind: str, load: Callable[[str], T], problems: list[str]) -> Iterator[tuple[str, T]]:
+    """Every file of ``content/<kind>/`` that ``load`` accepts, by id; the errors of the others go to ``problems``."""
+    for item_id in file_ids(kind):
+        try:
+            yield item_id, load(item_id)
+        except ContentError as error:
+            problems.append(str(error))

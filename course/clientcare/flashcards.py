@@ -19,7 +19,10 @@ import ipywidgets as widgets
 from .content import (
     check_known_fields, field, identifier, load_item, markdown_html, require_mapping, unique, where,
 )
+from .content import loaded_items
+from .registry import progress_row
 from .store import LearnerFile
+from .style import heading, themed
 
 DECK_FIELDS = {"id", "title", "cards"}
 CARD_FIELDS = {"id", "front", "back"}
@@ -77,6 +80,16 @@ def saved_known(deck_id: str, store: LearnerFile | None = None) -> set[str]:
     record = (store or LearnerFile("flashcards")).load().get(deck_id)
     known = record.get("known") if isinstance(record, dict) else None
     return {card_id for card_id in known if isinstance(card_id, str)} if isinstance(known, list) else set()
+
+
+def flashcards_progress(problems: list[str]) -> list[dict[str, Any]]:
+    """The progress page's rows, one per deck, course-wide (see :mod:`clientcare.registry`)."""
+    store, rows = LearnerFile("flashcards"), []
+    for deck_id, deck in loaded_items("flashcards", load_flashcards, problems):
+        known = saved_known(deck_id, store) & {card.id for card in deck.cards}
+        total = len(deck.cards)
+        rows.append(progress_row(None, deck_id, deck.title, len(known) == total, f"{len(known)} of {total} cards known"))
+    return rows
 
 
 # ---------------------------------------------------------------- logic
@@ -192,8 +205,7 @@ class FlashcardsView(widgets.VBox):
 
     def __init__(self, session: FlashcardsSession):
         self.session = session
-        self.card = widgets.HTML(layout=widgets.Layout(
-            border="1px solid #888", padding="12px", min_height="140px", width="100%"))
+        self.card = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.flip_button = widgets.Button(description="Show answer", icon="refresh",
                                           tooltip="Turn the card over")
         self.previous_button = widgets.Button(description="Previous card", icon="arrow-left",
@@ -219,13 +231,14 @@ class FlashcardsView(widgets.VBox):
                                 names="value")
         warning = session.store.warning if session.store else None
         super().__init__([
-            widgets.HTML(f"<h3>{html.escape(session.deck.title)}</h3>"
-                         + (f'<p style="color:#b00020">{html.escape(warning)}</p>' if warning else "")),
+            widgets.HTML(heading(session.deck.title)
+                         + (f'<p class="cc-alert" role="alert">{html.escape(warning)}</p>' if warning else "")),
             self.position, self.card,
             widgets.HBox([self.previous_button, self.flip_button, self.next_button]),
             widgets.HBox([self.known_toggle, self.shuffle_button, self.filter_box]),
             self.progress, self.note,
         ])
+        themed(self, "flashcards")
         self.refresh()
 
     def _act(self, action) -> None:
@@ -243,7 +256,8 @@ class FlashcardsView(widgets.VBox):
         self._refreshing = True
         try:
             side = "Answer" if session.showing_back else "Question"
-            self.card.value = f'<div aria-live="polite"><b>{side}</b>{markdown_html(session.face)}</div>'
+            self.card.value = (f'<div class="cc-card" aria-live="polite"><span class="cc-label">{side}</span>'
+                               f'{markdown_html(session.face)}</div>')
             self.flip_button.description = "Show question" if session.showing_back else "Show answer"
             self.known_toggle.value = session.is_known()
             self.position.value = session.position_text()

@@ -1,8 +1,8 @@
 """The learner's progress: what they have done, against everything the course offers.
 
-:func:`progress_summary` reads the learner's saved files (scenarios, quiz,
-flashcards, journal) and the course content, and returns one row per activity as
-a pandas DataFrame; :func:`show_progress` renders it, grouped by lesson. In the course's
+:func:`progress_summary` asks every kind of activity in the registry
+(:mod:`clientcare.registry`) for its rows, each activity reading its own content and
+learner file, and returns one row per activity as a pandas DataFrame; :func:`show_progress` renders it, grouped by lesson. In the course's
 widget idiom, :class:`Progress` is what the page reports against (the lesson headings),
 :class:`ProgressSession` the learner's summary, :class:`ProgressView` the widget. Content
 is read with each activity's own loader; a content file that cannot be read is
@@ -11,119 +11,34 @@ listed as a problem rather than hiding the rest of the page.
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
-from datetime import datetime
-from types import MappingProxyType
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import ipywidgets as widgets
 import pandas as pd
 
-from .content import ContentError, file_ids
-from .flashcards import load_flashcards, saved_known
-from .reflection import load_reflection_set
-from .quiz import load_quiz
-from .scenario import load_scenario
-from .store import LearnerFile
+from .catalogue import lesson_heading, lesson_index
+from .content import ContentError
+from . import registry
 
 COLUMNS = ["lesson", "activity", "id", "title", "done", "status"]
-ACTIVITY_ORDER = ["Scenario", "Quiz", "Reflection", "Flashcards"]
-LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
-
-
-def _row(lesson: Any, activity: str, item_id: str, title: Any, done: bool, status: str) -> dict[str, Any]:
-    lesson = lesson if isinstance(lesson, int) and not isinstance(lesson, bool) else None
-    title = title.strip() if isinstance(title, str) and title.strip() else item_id
-    return {"lesson": lesson, "activity": activity, "id": item_id, "title": title, "done": done, "status": status}
-
-
-def _record(saved: dict[str, Any], key: str) -> dict[str, Any]:
-    value = saved.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _loaded(kind: str, load: Callable[[str], Any], problems: list[str]) -> Iterator[tuple[str, Any]]:
-    """Every content file of ``kind`` that loads, by id; the others are noted in ``problems``."""
-    for item_id in file_ids(kind):
-        try:
-            yield item_id, load(item_id)
-        except ContentError as error:
-            problems.append(str(error))
-
-
-def _scenario_rows(problems: list[str]) -> list[dict[str, Any]]:
-    saved = LearnerFile("scenarios").load()
-    rows = []
-    for scenario_id, scenario in _loaded("scenarios", load_scenario, problems):
-        record = _record(saved, scenario_id)
-        done = record.get("finished") is True
-        if done:
-            status = f"Finished: best score {record.get('best_score', 0)} of {record.get('max_score', 0)}"
-        else:
-            status = "Started, not finished" if record else "Not started"
-        rows.append(_row(scenario.lesson, "Scenario", scenario_id, scenario.title, done, status))
-    return rows
-
-
-def _quiz_rows(problems: list[str]) -> list[dict[str, Any]]:
-    saved = LearnerFile("quiz").load()
-    rows = []
-    for quiz_id, quiz in _loaded("quizzes", load_quiz, problems):
-        record = _record(saved, quiz_id)
-        attempts = record.get("attempts", 0)
-        done = isinstance(attempts, int) and attempts > 0
-        status = (f"Best score {record.get('best', 0)} of {quiz.total} "
-                  f"({attempts} attempt{'s' if attempts != 1 else ''})") if done else "Not attempted"
-        rows.append(_row(quiz.lesson, "Quiz", quiz_id, quiz.title, done, status))
-    return rows
-
-
-def _written_on(saved_at: Any) -> str:
-    try:
-        moment = datetime.fromisoformat(saved_at)
-        return f"Written on {moment.day} {moment:%B %Y}"
-    except (TypeError, ValueError):
-        return "Written"
-
-
-def _reflection_rows(problems: list[str]) -> list[dict[str, Any]]:
-    saved = LearnerFile("journal").load()
-    rows = []
-    for _, reflections in _loaded("reflections", load_reflection_set, problems):
-        for prompt in reflections.prompts:
-            record = _record(saved, prompt.id)
-            text = record.get("text")
-            done = isinstance(text, str) and bool(text.strip())
-            status = _written_on(record.get("saved_at")) if done else "Not written"
-            rows.append(_row(prompt.lesson, "Reflection", prompt.id, prompt.title, done, status))
-    return rows
-
-
-def _flashcard_rows(problems: list[str]) -> list[dict[str, Any]]:
-    store = LearnerFile("flashcards")
-    rows = []
-    for deck_id, deck in _loaded("flashcards", load_flashcards, problems):
-        known = saved_known(deck_id, store) & {card.id for card in deck.cards}
-        total = len(deck.cards)
-        rows.append(_row(None, "Flashcards", deck_id, deck.title, len(known) == total,
-                         f"{len(known)} of {total} cards known"))
-    return rows
 
 
 def progress_summary() -> pd.DataFrame:
     """One row per activity: ``lesson, activity, id, title, done, status``, in lesson order.
 
-    ``lesson`` is empty for activities that belong to no single lesson (flashcard
-    decks). Content files that could not be read are listed in
+    Rows come from each kind's status function in :data:`clientcare.registry.KINDS` (in table
+    order within a lesson). ``lesson`` is empty for activities that belong to no single lesson
+    (flashcard decks, the final test). Content files that could not be read are listed in
     ``summary.attrs["problems"]``.
     """
     problems: list[str] = []
-    rows = [*_scenario_rows(problems), *_quiz_rows(problems), *_reflection_rows(problems),
-            *_flashcard_rows(problems)]
-    frame = pd.DataFrame(rows, columns=COLUMNS).astype({"lesson": "Int64", "done": "bool"})
-    frame["order"] = frame["activity"].map(ACTIVITY_ORDER.index)
+    rows = [{**row, "activity": kind.activity, "order": order}
+            for order, kind in enumerate(registry.KINDS) if kind.status
+            for row in kind.function("status")(problems)]
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "order"]).astype({"lesson": "Int64", "done": "bool"})
     frame = frame.sort_values(["lesson", "order"], na_position="last", kind="stable")
     frame = frame.drop(columns="order").reset_index(drop=True)
     frame.attrs["problems"] = problems
@@ -136,24 +51,17 @@ def lesson_totals(summary: pd.DataFrame) -> pd.DataFrame:
     return totals.reset_index().astype({"done": "int64", "total": "int64"})
 
 
-def lesson_titles(lessons_dir: Path = LESSONS_DIR) -> dict[int, str]:
-    """Lesson headings such as ``Lesson 6: Fees``, read from the numbered lesson notebooks."""
-    titles = {}
-    for notebook in sorted(lessons_dir.glob("[0-9][0-9]-*.ipynb")):
+def lesson_titles(lessons_dir: Path | None = None) -> dict[int, str]:
+    """Lesson headings such as ``Lesson 6: Fees``: from the course's lesson index, or from the
+    numbered lesson notebooks in ``lessons_dir`` if given."""
+    if lessons_dir is None:
         try:
-            cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-        except (OSError, ValueError, KeyError):
-            continue
-        for cell in cells:
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else source
-            first = source.strip().splitlines()[0] if source.strip() else ""
-            if cell.get("cell_type") == "markdown" and first.startswith("# Lesson "):
-                number = first[len("# Lesson "):].split(":")[0].strip()
-                if number.isdigit():
-                    titles[int(number)] = first.lstrip("# ").strip()
-                break
-    return titles
+            lessons = lesson_index()
+        except ContentError:
+            lessons = ()
+    else:
+        lessons = [lesson_heading(path) for path in sorted(Path(lessons_dir).glob("[0-9][0-9]-*.ipynb"))]
+    return {lesson.number: lesson.heading for lesson in lessons if lesson}
 
 
 def _group_heading(lesson: Any, titles: dict[int, str]) -> str:

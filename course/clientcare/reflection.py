@@ -19,7 +19,10 @@ from .content import (
     CONTENT_DIR, ContentError, check_known_fields, field, file_ids, identifier, load_item, require_mapping,
     unique, where,
 )
+from .content import loaded_items
+from .registry import progress_row
 from .store import LearnerFile
+from .style import heading, themed
 
 JOURNAL = "journal"
 
@@ -101,8 +104,7 @@ class ReflectionSession:
     def __init__(self, reflection: Reflection, store: LearnerFile | None = None):
         self.reflection = reflection
         self.store = store
-        saved = store.load().get(reflection.id, {}) if store else {}
-        self.text: str = saved.get("text", "") if isinstance(saved, dict) else ""
+        self.text: str = saved_answer(reflection.id, store).get("text", "") if store else ""
         self.restored = bool(self.text)  # an answer saved earlier was found
 
     @property
@@ -122,41 +124,70 @@ class ReflectionSession:
         return saved_at
 
 
+def saved_answer(prompt_id: str, store: LearnerFile | None = None) -> dict[str, Any]:
+    """The learner's saved answer to one prompt: ``{"text", "saved_at"}``, or ``{}``."""
+    record = (store or LearnerFile(JOURNAL)).load().get(prompt_id)
+    if not isinstance(record, dict):
+        return {}
+    return {key: value for key, value in record.items() if key in ("text", "saved_at") and isinstance(value, str)}
+
+
+def _written_on(saved_at: Any) -> str:
+    try:
+        moment = datetime.fromisoformat(saved_at)
+        return f"Written on {moment.day} {moment:%B %Y}"
+    except (TypeError, ValueError):
+        return "Written"
+
+
+def reflection_progress(problems: list[str]) -> list[dict[str, Any]]:
+    """The progress page's rows, one per reflection prompt (see :mod:`clientcare.registry`)."""
+    store, rows = LearnerFile(JOURNAL), []
+    for _, reflections in loaded_items("reflections", load_reflection_set, problems):
+        for prompt in reflections.prompts:
+            record = saved_answer(prompt.id, store)
+            done = bool(record.get("text", "").strip())
+            status = _written_on(record.get("saved_at")) if done else "Not written"
+            rows.append(progress_row(prompt.lesson, prompt.id, prompt.title, done, status))
+    return rows
+
+
 class ReflectionView(widgets.VBox):
     """A prompt, a text area and a Save button; saves as the learner types."""
 
     def __init__(self, session: ReflectionSession):
         self.session = session
         reflection = session.reflection
+        # An <h3>: lessons put their reflections under a "## Reflection" section heading.
         self.heading = widgets.HTML(
-            f"<h4 id='reflection-{reflection.id}'>Reflection: {html.escape(reflection.title)}</h4>"
-            f"<p>{html.escape(reflection.prompt)}</p>"
+            heading(f"Reflection: {reflection.title}", 3, element_id=f"reflection-{reflection.id}")
+            + f"<p>{html.escape(reflection.prompt)}</p>"
         )
         self.text = widgets.Textarea(
             value=session.text,
             placeholder="Write your reflection here. It is saved as you type.",
             description="Your answer",
             tooltip=f"Your reflection on: {reflection.title}",
-            layout=widgets.Layout(width="100%", height="140px"),
+            layout=widgets.Layout(width="100%"),
             style={"description_width": "initial"},
         )
         self.save_button = widgets.Button(description="Save", icon="save", tooltip="Save this reflection now")
         self.status = widgets.HTML()
         if session.warning:
-            self.status.value = f"<span role='alert' style='color:#b71c1c'>{html.escape(session.warning)}</span>"
+            self.status.value = f"<span role='alert' class='cc-alert'>{html.escape(session.warning)}</span>"
         elif session.restored:
             self.status.value = "<span>Your saved answer has been restored.</span>"
         self.text.observe(lambda change: self.save(), names="value")
         self.save_button.on_click(lambda _: self.save())
         super().__init__([self.heading, self.text, widgets.HBox([self.save_button, self.status])])
-        self.add_class("clientcare-reflection")
+        themed(self, "reflection")
 
     def save(self) -> None:
         try:
             saved_at = self.session.save(self.text.value)
         except OSError as error:
             self.status.value = (
-                f"<span role='alert' style='color:#b71c1c'>Could not save ({html.escape(str(error))}). "
+                f"<span role='alert' class='cc-alert'>Could not save ({html.escape(str(error))}). "
                 "Copy your text somewhere safe and tell your instructor.</span>"
             )
             return

@@ -5,6 +5,12 @@ file in the learner's data folder: ``$CLIENTCARE_HOME`` if set, otherwise
 ``~/.clientcare``. Files are written atomically (a crash in the middle of a save
 leaves the previous version intact) and a file that cannot be read is moved aside
 with a warning, never silently dropped or overwritten.
+
+Every file carries ``schema_version``: the layout its kind declares in
+:mod:`clientcare.registry`. A file without one (written before versions existed) is
+version 0, the same layout as version 1. On load an older file is upgraded step by
+step through the kind's ``upgrades``; a file from a newer version of the course is set
+aside rather than misread. Callers never see the ``schema_version`` key.
 """
 from __future__ import annotations
 
@@ -19,6 +25,22 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 HOME_ENV = "CLIENTCARE_HOME"
+SCHEMA_KEY = "schema_version"  # never a content id: ids are lower-case words joined by hyphens
+
+
+def schema(name: str) -> tuple[int, dict[int, Callable[[dict[str, Any]], dict[str, Any]]]]:
+    """(current version, {old version: upgrade function}) of learner file ``name`` (from the registry)."""
+    from importlib import import_module
+
+    from .registry import learner_file_kind
+
+    kind = learner_file_kind(name)
+    if kind is None:
+        return 1, {}
+    module = import_module(f".{kind.module}", __package__)
+    upgrades = {version: (getattr(module, step) if isinstance(step, str) else step)
+                for version, step in kind.upgrades.items()}
+    return kind.schema_version, upgrades
 
 
 class CorruptFileWarning(UserWarning):
@@ -58,6 +80,7 @@ class LearnerFile:
     """One JSON object saved in the learner's data folder, e.g. ``journal.json``."""
 
     def __init__(self, name: str, folder: Path | None = None):
+        self.name = name
         self.folder = Path(folder) if folder else data_dir()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / f"{name}.json"
@@ -83,9 +106,23 @@ class LearnerFile:
             data = json.loads(text)
             if not isinstance(data, dict):
                 raise ValueError(f"expected a JSON object, found {type(data).__name__}")
+            return self._upgraded(data)
         except ValueError as error:
             self._set_aside(error)
             return {}
+
+    def _upgraded(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` brought to the current schema version, without the version key."""
+        current, upgrades = schema(self.name)
+        version = data.pop(SCHEMA_KEY, 0)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise ValueError(f"{SCHEMA_KEY} must be a whole number, found {version!r}")
+        if version > current:
+            raise ValueError(f"it was written by a newer version of the course ({SCHEMA_KEY} {version}; "
+                             f"this one reads up to {current})")
+        while version < current:
+            data = upgrades.get(version, lambda old: old)(data)  # 0 -> 1: the same layout
+            version += 1
         return data
 
     def _set_aside(self, error: Exception) -> None:
@@ -100,7 +137,8 @@ class LearnerFile:
 
     def save(self, data: dict[str, Any]) -> None:
         """Replace the whole saved object (atomically)."""
-        atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
+        stamped = {**data, SCHEMA_KEY: schema(self.name)[0]}
+        atomic_write_text(self.path, json.dumps(stamped, indent=2, ensure_ascii=False, sort_keys=True))
 
     def update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """Load, apply ``change`` to the object in place, save; returns the saved object."""

@@ -73,13 +73,15 @@ def row(summary, item_id):
 
 def test_nothing_done_yet(course):
     summary = progress_summary()
-    assert len(summary) == 6
+    assert len(summary) == 7
     assert not summary["done"].any()
-    assert list(summary["activity"]) == ["Scenario", "Scenario", "Quiz", "Reflection", "Reflection", "Flashcards"]
-    assert list(summary["lesson"].astype("object").fillna(0)) == [1, 2, 2, 2, 2, 0]
+    assert list(summary["activity"]) == ["Scenario", "Scenario", "Quiz", "Reflection", "Reflection", "Flashcards",
+                                         "Final test"]
+    assert list(summary["lesson"].astype("object").fillna(0)) == [1, 2, 2, 2, 2, 0, 0]
     assert row(summary, "alpha")["status"] == "Not started"
     assert row(summary, "02-quiz")["status"] == "Not attempted"
     assert row(summary, "deck")["status"] == "0 of 3 cards known"
+    assert row(summary, "final-test")["status"] == "Not attempted"
 
 
 def test_counts_what_the_learner_has_done(course):
@@ -94,19 +96,21 @@ def test_counts_what_the_learner_has_done(course):
         "02-second": {"text": "   ", "saved_at": "2025-03-04T10:16:00"},  # blank is not written
     })
     LearnerFile("flashcards").save({"deck": {"known": ["a", "c"]}})
+    LearnerFile("quiz").update(lambda d: d.update({"final-test": {"last": 1, "best": 2, "total": 2, "attempts": 2}}))
     summary = progress_summary()
-    assert list(summary["id"]) == ["alpha", "beta", "02-quiz", "02-first", "02-second", "deck"]
+    assert list(summary["id"]) == ["alpha", "beta", "02-quiz", "02-first", "02-second", "deck", "final-test"]
+    assert row(summary, "final-test")["status"] == "Best score 2 of 2 (2 attempts)"
     assert row(summary, "alpha")["status"] == "Finished: best score 5 of 6"
     assert not row(summary, "beta")["done"] and row(summary, "beta")["status"] == "Started, not finished"
     assert row(summary, "02-quiz")["status"] == "Best score 2 of 2 (3 attempts)"
     assert row(summary, "02-first")["status"] == "Written on 4 March 2025"
     assert not row(summary, "02-second")["done"]
     assert row(summary, "deck")["status"] == "2 of 3 cards known" and not row(summary, "deck")["done"]
-    assert summary["done"].sum() == 3
+    assert summary["done"].sum() == 4
 
     totals = lesson_totals(summary)
-    assert totals["done"].tolist() == [1, 2, 0]
-    assert totals["total"].tolist() == [1, 4, 1]
+    assert totals["done"].tolist() == [1, 2, 1]
+    assert totals["total"].tolist() == [1, 4, 2]
 
 
 def test_a_deck_is_done_when_every_card_is_known(course):
@@ -117,7 +121,7 @@ def test_a_deck_is_done_when_every_card_is_known(course):
 def test_a_broken_content_file_is_reported_not_fatal(course):
     (course / "scenarios" / "gamma.yaml").write_text("id: gamma\ntitle: [unclosed\n")
     summary = progress_summary()
-    assert "gamma" not in set(summary["id"]) and len(summary) == 6
+    assert "gamma" not in set(summary["id"]) and len(summary) == 7
     assert any("scenarios/gamma.yaml" in problem for problem in summary.attrs["problems"])
     assert "please tell your instructor" in progress_html(summary, titles={})
 
@@ -125,22 +129,22 @@ def test_a_broken_content_file_is_reported_not_fatal(course):
 def test_html_groups_by_lesson_with_titles(course):
     LearnerFile("scenarios").save({"alpha": {"finished": True, "best_score": 2, "max_score": 2}})
     text = progress_html(progress_summary(), titles={2: "Lesson 2: What a client is"})
-    assert "You have completed 1 of 6 activities." in text
+    assert "You have completed 1 of 7 activities." in text
     assert "Lesson 1 (1 of 1 done)" in text
     assert "Lesson 2: What a client is (0 of 4 done)" in text
-    assert "Across the course (0 of 1 done)" in text
+    assert "Across the course (0 of 2 done)" in text
     assert text.index("Lesson 1 (") < text.index("Lesson 2:") < text.index("Across the course")
 
 
 def test_widget_refreshes_after_more_work(course):
     page = show_progress()
     html_widget = page.children[-1]
-    assert "completed 0 of 6" in html_widget.value
+    assert "completed 0 of 7" in html_widget.value
     LearnerFile("flashcards").save({"deck": {"known": ["a", "b", "c"]}})
     refresh = page.children[1]
     assert refresh.description == "Refresh" and refresh.tooltip
     refresh.click()
-    assert "completed 1 of 6" in html_widget.value
+    assert "completed 1 of 7" in html_widget.value
 
 
 def test_lesson_titles_come_from_the_notebooks(tmp_path):
@@ -152,4 +156,4 @@ def test_lesson_titles_come_from_the_notebooks(tmp_path):
 
 def test_the_real_course_summary_builds(learner_home):
     summary = progress_summary()
-    assert "client-care" in set(summary["id"])
+    assert "client-care" in set(summary["id"]) and "final-test" in set(summary["id"])

@@ -55,7 +55,7 @@ def test_corrupt_file_is_set_aside_with_a_warning_never_dropped(learner_home, da
     assert len(kept) == 1 and kept[0].read_text() == damage
     assert str(kept[0]) in saved.warning
     saved.save({"new": {"text": "fresh start"}})
-    assert json.loads((learner_home / "journal.json").read_text()) == {"new": {"text": "fresh start"}}
+    assert json.loads((learner_home / "journal.json").read_text()) == {"new": {"text": "fresh start"}, "schema_version": 1}
     assert kept[0].read_text() == damage
 
 

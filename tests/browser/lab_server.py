@@ -1,8 +1,10 @@
-"""A JupyterLab server for the browser tests, on a throwaway copy of the course.
+"""A JupyterLab server for the browser tests: the learner's view (`make lab`, clientcare/lab.py)
+on a throwaway copy of the course.
 
-Everything the server writes (learners' answers, the nbgrader exchange, JupyterLab
-settings and workspaces, kernels' runtime files) goes to a temporary folder; the
-repository itself is only read.
+The copy is a git repository with everything committed, so a test can ask `git status` whether
+working in JupyterLab changed a tracked file. Everything the server writes (learners' answers,
+the nbgrader exchange, JupyterLab settings and workspaces, kernels' runtime files) goes to a
+temporary folder; the repository itself is only read.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from clientcare.lab import lab_command, lab_environment
 
 from notebooks import REPO
 
@@ -38,18 +42,25 @@ RELEASED_ASSIGNMENT = "confidentiality"  # released to the exchange so the Assig
 class LabServer:
     url: str            # http://127.0.0.1:PORT
     token: str
-    root: Path          # the server's root_dir: a copy of course/, release/ and nbgrader_config.py
+    course: Path        # a copy of course/, release/ and nbgrader_config.py, committed to git
+    root: Path          # the server's root_dir: the learner's workspace, course/learner/
     learner_home: Path  # CLIENTCARE_HOME of the server and its kernels
     log: Path
 
-    def lab_url(self, path: str = "") -> str:
-        return f"{self.url}/lab{path}?token={self.token}"
+    def lab_url(self, path: str = "", *, reset: bool = False) -> str:
+        """A JupyterLab page; with ``reset``, without the tabs left open before (no restored kernels)."""
+        return f"{self.url}/lab{path}?token={self.token}" + ("&reset" if reset else "")
 
     def journal(self) -> dict:
         return read_json(self.learner_home / "journal.json")
 
     def scenarios(self) -> dict:
         return read_json(self.learner_home / "scenarios.json")
+
+    def git_status(self) -> str:
+        """`git status --porcelain` of the course copy: empty when no tracked file changed."""
+        return subprocess.run(["git", "status", "--porcelain"], cwd=self.course, check=True,
+                              capture_output=True, text=True).stdout.strip()
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -68,23 +79,44 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def copy_course(root: Path) -> None:
-    """The server's root: the course (lessons and package), the student assignments and nbgrader's config."""
+def copy_course(course: Path) -> None:
+    """The course (lessons and package), the student assignments, nbgrader's config and .gitignore,
+    committed to a new git repository."""
     skip = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.egg-info")
-    shutil.copytree(REPO / "course", root / "course", ignore=skip)
-    shutil.copytree(REPO / "release", root / "release", ignore=skip)
-    shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(REPO / "course", course / "course", ignore=skip)
+    shutil.copytree(REPO / "release", course / "release", ignore=skip)
+    for name in ("nbgrader_config.py", ".gitignore"):
+        shutil.copy2(REPO / name, course / name)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "the course as shipped"]):
+        subprocess.run(git + command, cwd=course, check=True, capture_output=True, timeout=60)
 
 
 def quiet_jupyterlab_settings(settings_dir: Path) -> None:
-    """No "Would you like to get notified about official Jupyter news?" toast over the page."""
-    plugin = settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    plugin.parent.mkdir(parents=True)
-    plugin.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    """No "Would you like to get notified about official Jupyter news?" toast over the page, and every
+    cell of a notebook drawn (no virtual scrolling), so the checks see every widget."""
+    settings = {
+        ("apputils-extension", "notification"): {"fetchNews": "false", "checkForUpdates": False},
+        ("notebook-extension", "tracker"): {"windowingMode": "none"},
+    }
+    for (package, plugin), values in settings.items():
+        path = settings_dir / "@jupyterlab" / package / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
 
 
-def server_environment(scratch: Path) -> dict[str, str]:
-    env = dict(os.environ)
+def shut_down_kernels(server: "LabServer") -> None:
+    """Stop every kernel the server runs (closing a tab leaves its kernel running)."""
+    request = urllib.request.Request(f"{server.url}/api/kernels?token={server.token}")
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        kernels = json.loads(reply.read())
+    for kernel in kernels:
+        urllib.request.urlopen(urllib.request.Request(
+            f"{server.url}/api/kernels/{kernel['id']}?token={server.token}", method="DELETE"), timeout=10)
+
+
+def server_environment(scratch: Path, course: Path) -> dict[str, str]:
+    env = lab_environment("learner", course, dict(os.environ))
     env.update(
         CLIENTCARE_HOME=str(scratch / "learner"),
         CLIENTCARE_EXCHANGE=str(scratch / "exchange"),
@@ -134,22 +166,23 @@ def stop(process: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def running_lab_server(scratch: Path, log: Path):
-    """Start JupyterLab on a copy of the course in ``scratch``, yield a LabServer once it answers, then stop it."""
-    root = scratch / "root"
-    copy_course(root)
+    """Start the learner's JupyterLab (as `make lab` does) on a copy of the course in ``scratch``, yield
+    a LabServer once it answers, then stop it."""
+    course = scratch / "course"
+    copy_course(course)
     quiet_jupyterlab_settings(scratch / "lab-settings")
-    env = server_environment(scratch)
-    release_assignment(root, env, RELEASED_ASSIGNMENT)
+    env = server_environment(scratch, course)
+    release_assignment(course, env, RELEASED_ASSIGNMENT)
     port, token = free_port(), secrets.token_hex(16)
-    server = LabServer(f"http://127.0.0.1:{port}", token, root, Path(env["CLIENTCARE_HOME"]), log)
-    command = [
-        str(BIN / "jupyter"), "lab", "--no-browser", "--allow-root",
+    command, root = lab_command("learner", course, [
+        "--no-browser", "--allow-root",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
+        f"--ServerApp.token={token}",
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    # The working directory is the course root, as with `make lab`: nbgrader's
-    # Assignment List reads nbgrader_config.py from the server's working directory.
+    ])
+    server = LabServer(f"http://127.0.0.1:{port}", token, course, root, Path(env["CLIENTCARE_HOME"]), log)
+    # The working directory is the server's root, as with `make lab`: nbgrader's
+    # Assignment List reads its configuration relative to it.
     with log.open("w") as log_file:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT,
                                    start_new_session=True)

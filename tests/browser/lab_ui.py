@@ -183,3 +183,35 @@ def describe_control(control: Locator) -> str:
         const text = (el.textContent || el.value || '').trim().slice(0, 40);
         return `<${kind} class="${el.className}">${text ? ' "' + text + '"' : ''}${where}`;
     }""")
+
+
+def choose_submenu_item(page: Page, menu: str, submenu: str, item: str) -> None:
+    """Open a menu, then one of its submenus, and click an item, e.g. Settings > Theme > JupyterLab Dark."""
+    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(f"^{re.escape(menu)}$")).click()
+    page.locator(".lm-Menu:visible .lm-Menu-item", has=page.locator(
+        ".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(submenu)}$"))).click()
+    page.locator(".lm-Menu:visible .lm-Menu-item", has=page.locator(
+        ".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$"))).last.click()
+
+
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+
+def current_theme(page: Page) -> str:
+    return "light" if page.evaluate("() => document.body.dataset.jpThemeLight") == "true" else "dark"
+
+
+def set_theme(page: Page, theme: str) -> None:
+    """Settings > Theme > JupyterLab Light or Dark, and wait until the page has its colours."""
+    if current_theme(page) == theme:
+        return
+    choose_submenu_item(page, "Settings", "Theme", THEMES[theme])
+    page.wait_for_function("light => document.body.dataset.jpThemeLight === light",
+                           arg="true" if theme == "light" else "false")
+    page.wait_for_timeout(300)  # the theme's stylesheet is applied after the attribute changes
+
+
+def save_notebook(page: Page) -> None:
+    """File > Save Notebook, and wait until the tab no longer shows unsaved changes."""
+    choose_menu_item(page, "File", "Save Notebook")
+    expect(page.locator(".jp-mod-current.jp-mod-dirty")).to_have_count(0, timeout=15_000)

@@ -1,10 +1,12 @@
 """The course in JupyterLab in a real browser (Debian's Chromium, driven by Playwright).
 
-A JupyterLab server is started on a throwaway copy of the course (learners' answers
-in a temporary CLIENTCARE_HOME, one assignment released to a temporary nbgrader
-exchange), and one browser tab works through Lesson 1 as a learner would:
+The learner's JupyterLab (`make lab`) is started on a throwaway copy of the course, committed
+to git (learners' answers in a temporary CLIENTCARE_HOME, one assignment released to a
+temporary nbgrader exchange), and one browser tab works through Lesson 1 as a learner would:
 
-1. the ipywidgets and nbgrader JupyterLab extensions are enabled and loaded;
+1. the ipywidgets and nbgrader JupyterLab extensions are enabled and loaded; the learner's
+   workspace holds only the lessons and their assignments, and the instructor's tools
+   (Formgrader, Create Assignment, the course list) and the notebook Validate button are absent;
 2. Run > Run All Cells renders every scenario and reflection, with no
    "Error displaying widget", no "Loading widget..." and no traceback;
 3. the first scenario is played to its summary with the mouse: feedback and the
@@ -15,7 +17,10 @@ exchange), and one browser tab works through Lesson 1 as a learner would:
 5. the second scenario is played to its summary with the keyboard alone
    (Tab, Enter and Space);
 6. every control in the lesson's widgets has an accessible name;
-7. Nbgrader > Assignment List shows the released assignment.
+7. a lesson run, saved, closed and reopened has no outputs on disk (`git status` of the
+   course is clean), shows no broken widgets, and works again after Run All;
+8. Nbgrader > Assignment List shows the released assignment, and Fetch puts it in the
+   learner's (gitignored) assignments folder.
 
 The tests share the tab and run in this order; each step saves a screenshot to
 test-output/browser/NN-step-name.png (with jupyterlab.log and console.log beside
@@ -34,9 +39,9 @@ from playwright.sync_api import Locator, Page, expect
 
 from lab_server import CHROMIUM, RELEASED_ASSIGNMENT, LabServer
 from lab_ui import (
-    bring_into_view, choose_menu_item, close_current_tab, controls_without_accessible_name, error_outputs,
+    NOTEBOOK, bring_into_view, choose_menu_item, close_current_tab, controls_without_accessible_name, error_outputs,
     execution_counts, focus_is_within, focused_element, notebook_text, open_from_file_browser, open_notebook,
-    restart_kernel, run_all_cells, wait_for_widgets,
+    restart_kernel, run_all_cells, save_notebook, wait_for_widgets,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(
@@ -44,7 +49,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(
     reason=f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`) to run the browser tests",
 )]
 
-LESSON = "course/lessons/01-responsibility-to-clients.ipynb"
+LESSON = "lessons/01-responsibility-to-clients.ipynb"
 REFLECTION_TEXT = "I promised a venue shortlist by Friday and sent it on Tuesday without warning the client."
 MAX_DECISIONS = 10  # more than any scenario has on its longest path
 FEEDBACK_VERDICT = re.compile(r"Good choice|Partly right|Not the best choice")
@@ -70,7 +75,7 @@ def expected_widgets(lab: LabServer) -> dict[str, int]:
 
 def open_and_run_lesson(page: Page, lab: LabServer) -> Locator:
     """Open Lesson 1, run all its cells and wait for its widgets."""
-    notebook = open_notebook(page, lab.lab_url(f"/tree/{LESSON}"))
+    notebook = open_notebook(page, lab.lab_url(f"/tree/{LESSON}", reset=True))
     run_all_cells(page)
     wait_for_widgets(page, expected_widgets(lab))
     return notebook
@@ -89,9 +94,10 @@ def take_choice(scenario: Locator, act) -> None:
     the score changed (its maximum grows by 2 with every decision), the old choice buttons are
     gone, and the next choices or the summary are shown. (The kernel sends these updates one
     by one, so the score alone can change before the new buttons arrive.)"""
-    before = score_of(scenario).text_content()
+    before = score_of(scenario).text_content() if score_of(scenario).count() else ""  # no score before a choice
     old_choice = scenario.locator(".clientcare-choice").first.element_handle()
     act()
+    expect(score_of(scenario)).to_have_count(1)
     expect(score_of(scenario)).not_to_have_text(before)
     old_choice.wait_for_element_state("hidden")
     expect(scenario.locator(".clientcare-choice, .clientcare-summary").first).to_be_visible()
@@ -125,20 +131,40 @@ def lesson(page, lab, screenshots) -> Locator:
 
 
 def test_widget_and_nbgrader_extensions_are_enabled(page, lab, screenshots):
-    page.goto(lab.lab_url())
+    page.goto(lab.lab_url(reset=True))
     expect(page.locator("#jp-MainMenu")).to_be_visible(timeout=60_000)
     config = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent)")
     installed = {extension["name"] for extension in config.get("federated_extensions", [])}
     disabled = config.get("disabledExtensions", [])
     for package in ("@jupyter-widgets/jupyterlab-manager", "@jupyter/nbgrader"):
         assert package in installed, f"JupyterLab extension {package} is not installed (found {sorted(installed)})"
-        assert not [d for d in disabled if d == package or d.startswith(package + ":")], \
-            f"JupyterLab extension {package} is disabled: {disabled}"
+        assert package not in disabled, f"JupyterLab extension {package} is disabled: {disabled}"
+    for plugin in ("@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:menu"):  # what learners use
+        assert plugin not in disabled, f"{plugin} is disabled: {disabled}"
     # nbgrader's front end has loaded: its menu is in the menu bar.
     expect(page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text="Nbgrader")).to_be_visible()
-    expect(page.locator(".jp-DirListing-item", has_text="course")).to_be_visible()
     expect(page.locator(".jp-Launcher")).to_be_visible()
     screenshots.take(page, "jupyterlab-opened")
+
+
+def test_the_learner_sees_only_lessons_and_assignments_and_no_instructor_tools(page, lab, screenshots):
+    page.goto(lab.lab_url(reset=True))
+    listing = page.locator(".jp-DirListing-content .jp-DirListing-itemText")
+    expect(listing.first).to_be_visible(timeout=60_000)
+    expect(listing).to_have_text(["assignments", "lessons"])  # not source/, release/, gradebook.db, feedback/
+    config = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent)")
+    disabled = set(config.get("disabledExtensions", []))
+    for plugin in ("formgrader", "create-assignment", "course-list", "validate-assignment"):
+        assert f"@jupyter/nbgrader:{plugin}" in disabled, f"nbgrader's {plugin} is not disabled for learners"
+    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    items = page.locator(".lm-Menu:visible .lm-Menu-itemLabel").all_text_contents()
+    page.keyboard.press("Escape")
+    assert "Assignment List" in items and not [i for i in items if "Formgrader" in i or "Course" in i], items
+    # The server does not offer the instructor's pages either.
+    for path in ("/formgrader", "/formgraders"):
+        status = page.request.get(f"{lab.url}{path}?token={lab.token}").status
+        assert status == 404, f"{path} answered {status} in the learner's view"
+    screenshots.take(page, "learner-workspace")
 
 
 def test_lesson_runs_and_every_widget_renders(lesson, page, lab):
@@ -233,12 +259,42 @@ def test_every_control_in_the_lesson_widgets_has_an_accessible_name(lesson, page
     assert not problems, "controls without an accessible name:\n" + "\n".join(problems)
 
 
-def test_nbgrader_assignment_list_shows_the_released_assignment(lesson, page, screenshots):
+def test_a_saved_lesson_reopens_working_and_leaves_git_status_clean(lesson, page, lab, screenshots):
+    assert execution_counts(page)[0] != "[ ]:", "the lesson should have been run"
+    save_notebook(page)
+    shipped = json.loads((lab.course / "course" / LESSON).read_text())
+    assert all(not cell.get("outputs") for cell in shipped["cells"]), "outputs were saved into the lesson"
+    assert "widgets" not in shipped["metadata"], "widget state was saved into the lesson"
+    assert lab.git_status() == "", f"saving the lesson changed tracked files:\n{lab.git_status()}"
+    close_current_tab(page)
+    open_from_file_browser(page, LESSON.rsplit("/", 1)[1])
+    notebook = page.locator(NOTEBOOK)
+    expect(notebook.locator(".jp-Cell").first).to_be_visible()
+    assert "Error displaying widget" not in notebook_text(page)
+    screenshots.take(page, "lesson-reopened-before-run-all")
+    run_all_cells(page)
+    wait_for_widgets(page, expected_widgets(lab))
+    assert "Error displaying widget" not in notebook_text(page)
+    scenario = notebook.locator(".clientcare-scenario").first
+    take_choice(scenario, lambda: scenario.locator(".clientcare-choice").first.click())
+    expect(scenario.get_by_role("status").filter(has_text=FEEDBACK_VERDICT)).to_be_visible()
+    bring_into_view(page, scenario)
+    screenshots.take(page, "lesson-reopened-and-working")
+    save_notebook(page)
+    assert lab.git_status() == "", f"saving the reopened lesson changed tracked files:\n{lab.git_status()}"
+
+
+def test_nbgrader_assignment_list_fetches_into_the_learners_folder(lesson, page, lab, screenshots):
     choose_menu_item(page, "Nbgrader", "Assignment List")
     panel = page.locator("#nbgrader-assignment-list")
     expect(panel).to_be_visible()
     expect(panel).to_contain_text("Released assignments")
     expect(panel).to_contain_text(RELEASED_ASSIGNMENT)
-    expect(panel.get_by_role("button", name="Fetch")).to_be_visible()
     expect(panel).not_to_contain_text("exchange directory does not exist")
     screenshots.take(page, "nbgrader-assignment-list")
+    panel.get_by_role("button", name="Fetch").click()
+    fetched = lab.root / "assignments" / RELEASED_ASSIGNMENT / f"{RELEASED_ASSIGNMENT}.ipynb"
+    wait_until(fetched.exists, timeout=30, message=f"Fetch did not put the assignment at {fetched}")
+    expect(panel).to_contain_text("Downloaded assignments")
+    screenshots.take(page, "nbgrader-assignment-fetched")
+    assert lab.git_status() == "", f"fetching an assignment changed or added tracked files:\n{lab.git_status()}"

@@ -17,9 +17,9 @@ from clientcare.instructor.synthetic import solution_cells
 
 # What each learner function returns in the model answer (for the "subclass" attacker).
 RETURNS = {
-    "validate_resourcing": "frame", "cost_lines": "frame", "fee_proposal": "frame",
-    "fit_to_budget": "frame", "staged_invoices": "frame",
-    "decide_instruction": "tuple", "required_disclosures": "list", "consent_needed": "list",
+    "rate_build_up": "dict", "validate_resourcing": "frame", "cost_lines": "frame", "fee_proposal": "frame",
+    "scope_options": "frame", "staged_invoices": "frame",
+    "decide_instruction": "tuple", "required_disclosures": "list", "approval_needed": "list",
     "minimise": "frame", "pseudonym": "str", "mask_phone": "str", "pseudonymise": "frame",
     "scrub_notes": "str", "scrub_table": "frame", "can_access": "other", "view_for_role": "frame",
     "csat": "float", "nps": "float", "minutes_within_72h": "float", "complaint_kpis": "dict",

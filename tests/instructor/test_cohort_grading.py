@@ -14,7 +14,8 @@ from nbgrader.api import Gradebook
 
 from clientcare.instructor.course import make_scratch_course
 from clientcare.instructor.grading import grade_cohort
-from clientcare.instructor.report import REPORT_NOTEBOOK, late_submissions, not_submitted, overview
+from clientcare.cli import main
+from clientcare.instructor.report import late_submissions, not_submitted, overview, report_notebook
 from clientcare.instructor.results import assignment_grades, export_grades, question_scores
 from clientcare.instructor.synthetic import ALL, Learner, submit
 
@@ -29,13 +30,13 @@ COHORT = [
     Learner("ben", {}, {ASSIGNMENT: DUE - timedelta(days=1)}),
     Learner("chloe", {ASSIGNMENT: ["validate-resourcing", "cost-lines"]}, {ASSIGNMENT: DUE + timedelta(hours=5)}),
     Learner("dev", {ASSIGNMENT: ["fee-proposal", "cost-lines"]}, {ASSIGNMENT: DUE - timedelta(hours=1)}),
-    Learner("emeka", {ASSIGNMENT: ["staged-invoices", "fit-to-budget", "cost-lines"]}),  # fit-to-budget needs fee-proposal
+    Learner("emeka", {ASSIGNMENT: ["staged-invoices", "scope-options", "cost-lines"]}),  # scope-options needs fee-proposal
     Learner("fay", {ASSIGNMENT: ["validate-resourcing"]}),
 ]
 
 
 def cohort_course(root: Path):
-    course = make_scratch_course(root)
+    course = make_scratch_course(root, REPO)
     course.nbgrader("generate_assignment", ASSIGNMENT, "--force", isolated=True)
     with Gradebook(course.db_url) as gradebook:
         gradebook.update_or_create_assignment(ASSIGNMENT, duedate=DUE)
@@ -70,11 +71,11 @@ def test_parallel_grades_equal_stock_nbgrader_grades(serial, parallel):
     assert len(stock) == len(COHORT) * 15
     pd.testing.assert_frame_equal(stock, ours)
     totals = ours.groupby("student")["score"].sum().to_dict()
-    assert totals == {"ada": 33, "ben": 0, "chloe": 14, "dev": 13, "emeka": 9, "fay": 9}
+    assert totals == {"ada": 36, "ben": 0, "chloe": 8, "dev": 14, "emeka": 10, "fay": 3}
 
 
 def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path):
-    course = make_scratch_course(tmp_path / "course")
+    course = make_scratch_course(tmp_path / "course", REPO)
     course.nbgrader("generate_assignment", ASSIGNMENT, "--force", isolated=True)
     submit(course, Learner("loopy", {ASSIGNMENT: ALL}), ASSIGNMENT)
     submit(course, Learner("steady", {ASSIGNMENT: ALL}), ASSIGNMENT)
@@ -92,9 +93,9 @@ def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path):
     assert "used its whole time budget (6 s)" in outcomes["loopy"].message
     assert outcomes["steady"].message == ""
     scores = question_scores(course.db_url, ASSIGNMENT).groupby("student")["score"].sum()
-    # validate-resourcing (9) runs before the loop; the loop spends the whole budget, which is a hard cap,
-    # so nothing after it runs (staged-invoices included) and those parts score 0
-    assert scores.to_dict() == {"loopy": 9, "steady": 33}
+    # rate-build-up (5) and validate-resourcing (3) run before the loop; the loop spends the whole budget,
+    # which is a hard cap, so nothing after it runs (staged-invoices included) and those parts score 0
+    assert scores.to_dict() == {"loopy": 8, "steady": 36}
 
 
 def test_export_has_one_row_per_learner_and_question(parallel, tmp_path):
@@ -119,14 +120,26 @@ def test_report_tables_name_missing_and_late_work(parallel):
 
 
 def test_report_notebook_runs_under_nbval(parallel, tmp_path):
+    """Opened by hand in a course folder, the report reads that course's gradebook (no environment variable)."""
+    notebook = parallel.root / "cohort-report.ipynb"
+    nbformat.write(report_notebook(), notebook)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval", str(REPORT_NOTEBOOK), "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "--nbval", str(notebook), "-q", "-p", "no:cacheprovider",
          "--rootdir", str(tmp_path)],
-        env={**__import__("os").environ, "CLIENTCARE_REPORT_DB": parallel.db_url, "MPLBACKEND": "Agg"},
+        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
         capture_output=True, text=True, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "passed" in result.stdout
+
+
+def test_clientcare_report_passes_the_gradebook_as_a_parameter(parallel):
+    assert main(["report", "--course", str(parallel.root)]) == 0
+    html = (parallel.root / "reports" / "cohort-report.html").read_text()
+    assert "7 learners, 1 assignments" in html and "gus" in html
+    executed = nbformat.read(parallel.root / "reports" / "cohort-report.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and f"db_url = {parallel.db_url!r}" in injected[0].source
 
 
 def test_question_difficulty_ranks_autograded_questions_hardest_first():

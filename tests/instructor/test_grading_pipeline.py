@@ -29,7 +29,7 @@ def test_every_assignment_has_a_grading_spec():
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Course:
-    return make_scratch_course(tmp_path_factory.mktemp("course") / "clientcare")
+    return make_scratch_course(tmp_path_factory.mktemp("course") / "clientcare", REPO)
 
 
 @pytest.fixture(scope="module")

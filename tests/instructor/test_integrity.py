@@ -1,8 +1,8 @@
 """Issue 6: hostile and broken submissions get a fair grade and a named cause; the cohort is graded.
 
-Every case is made here from the release notebook of `fee-proposals` (33 points:
-validate-resourcing 9, cost-lines 5, fee-proposal 8, fit-to-budget 7,
-staged-invoices 4) and the whole hostile cohort is graded in one run.
+Every case is made here from the release notebook of `fee-proposals` (36 points:
+rate-build-up 5, validate-resourcing 3, cost-lines 5, fee-proposal 9, scope-options 9,
+staged-invoices 5) and the whole hostile cohort is graded in one run.
 """
 import json
 from pathlib import Path
@@ -92,48 +92,49 @@ HUGE_IMAGE = ("import base64, os\nfrom IPython.display import display\n"
 
 # learner id -> (what they solved, how the notebook is changed, exact points, words the note must contain)
 CASES = {
-    # the loop spends the whole budget, a hard cap: validate-resourcing (9) ran before it, nothing runs after it
-    "loops-forever": (ALL, lambda nb: body(nb, "cost-lines", "while True: pass"), 9, "time budget"),
-    "sleeps-past-budget": (ALL, lambda nb: body(nb, "staged-invoices", "import time; time.sleep(600)"), 29,
+    # the loop spends the whole budget, a hard cap: rate-build-up (5) and validate-resourcing (3) ran before it,
+    # nothing runs after it
+    "loops-forever": (ALL, lambda nb: body(nb, "cost-lines", "while True: pass"), 8, "time budget"),
+    "sleeps-past-budget": (ALL, lambda nb: body(nb, "staged-invoices", "import time; time.sleep(600)"), 31,
                            "time budget"),
-    "raises-systemexit": (ALL, lambda nb: body(nb, "staged-invoices", "raise SystemExit(3)"), 29, "SystemExit"),
-    "kills-kernel": (ALL, lambda nb: body(nb, "staged-invoices", "import os; os._exit(1)"), 29,
+    "raises-systemexit": (ALL, lambda nb: body(nb, "staged-invoices", "raise SystemExit(3)"), 31, "SystemExit"),
+    "kills-kernel": (ALL, lambda nb: body(nb, "staged-invoices", "import os; os._exit(1)"), 31,
                      "os._exit(1) is not allowed"),
-    "aborts-kernel": (ALL, lambda nb: body(nb, "staged-invoices", "import os; os.abort()"), 29,
+    "aborts-kernel": (ALL, lambda nb: body(nb, "staged-invoices", "import os; os.abort()"), 31,
                       "os.abort() is not allowed"),
     "signals-kernel": (ALL, lambda nb: body(nb, "staged-invoices", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"),
-                       29, "not allowed"),
-    "exhausts-memory": (ALL, lambda nb: body(nb, "staged-invoices", "hog = bytearray(8 * 1024 ** 3)"), 29,
+                       31, "not allowed"),
+    "exhausts-memory": (ALL, lambda nb: body(nb, "staged-invoices", "hog = bytearray(8 * 1024 ** 3)"), 31,
                         "ran out of memory"),
-    "deletes-a-test": (ALL, lambda nb: without(nb, "test-cost-lines-values"), 33, "'test-cost-lines-values' was missing"),
-    "deletes-an-answer": (ALL, lambda nb: without(nb, "staged-invoices"), 29, "'staged-invoices' was missing"),
-    "duplicates-an-answer": (ALL, lambda nb: duplicate(nb, "cost-lines"), 33, "appeared more than once"),
-    "duplicates-a-test": (VALIDATE_ONLY, lambda nb: duplicate(nb, "test-validate-hours"), 9, ""),
-    "reorders-cells": (ALL, lambda nb: move_to_end(nb, "fee-proposal"), 33, "moved"),
-    "splits-an-answer": (ALL, lambda nb: split(nb, "cost-lines"), 33, ""),
-    "edits-tests-to-pass": (VALIDATE_ONLY, lambda nb: edit(nb, "test-cost-lines-values", source="pass"), 9,
+    "deletes-a-test": (ALL, lambda nb: without(nb, "test-cost-lines-values"), 36, "'test-cost-lines-values' was missing"),
+    "deletes-an-answer": (ALL, lambda nb: without(nb, "staged-invoices"), 31, "'staged-invoices' was missing"),
+    "duplicates-an-answer": (ALL, lambda nb: duplicate(nb, "cost-lines"), 36, "appeared more than once"),
+    "duplicates-a-test": (VALIDATE_ONLY, lambda nb: duplicate(nb, "test-validate-hours"), 3, ""),
+    "reorders-cells": (ALL, lambda nb: move_to_end(nb, "fee-proposal"), 36, "moved"),
+    "splits-an-answer": (ALL, lambda nb: split(nb, "cost-lines"), 36, ""),
+    "edits-tests-to-pass": (VALIDATE_ONLY, lambda nb: edit(nb, "test-cost-lines-values", source="pass"), 3,
                             "'test-cost-lines-values' had been changed"),
-    "empties-a-test": (VALIDATE_ONLY, lambda nb: edit(nb, "test-fee-proposal-lines", source=""), 9,
+    "empties-a-test": (VALIDATE_ONLY, lambda nb: edit(nb, "test-fee-proposal-lines", source=""), 3,
                        "'test-fee-proposal-lines' had been changed"),
-    "renames-a-test-id": (VALIDATE_ONLY, lambda nb: edit(nb, "test-cost-lines-table", grade_id="free-points"), 9,
+    "renames-a-test-id": (VALIDATE_ONLY, lambda nb: edit(nb, "test-cost-lines-table", grade_id="free-points"), 3,
                           "'test-cost-lines-table' was missing"),
-    "inflates-points": (VALIDATE_ONLY, lambda nb: edit(nb, "test-validate-valid", points=100), 9, ""),
-    "edits-checksum": (VALIDATE_ONLY, lambda nb: edit(nb, "test-cost-lines-values", checksum="0" * 32), 9, ""),
-    "test-to-markdown": (VALIDATE_ONLY, lambda nb: edit(nb, "test-cost-lines-values", cell_type="markdown"), 9,
+    "inflates-points": (VALIDATE_ONLY, lambda nb: edit(nb, "test-validate-valid", points=100), 3, ""),
+    "edits-checksum": (VALIDATE_ONLY, lambda nb: edit(nb, "test-cost-lines-values", checksum="0" * 32), 3, ""),
+    "test-to-markdown": (VALIDATE_ONLY, lambda nb: edit(nb, "test-cost-lines-values", cell_type="markdown"), 3,
                          "'test-cost-lines-values' had been changed"),
-    "answer-to-markdown": (ALL, lambda nb: edit(nb, "staged-invoices", cell_type="markdown"), 33,
+    "answer-to-markdown": (ALL, lambda nb: edit(nb, "staged-invoices", cell_type="markdown"), 36,
                            "changed to markdown"),
-    "renames-an-answer-id": (ALL, lambda nb: edit(nb, "cost-lines", grade_id="my-costs"), 33, "was changed"),
-    "floods-output": (ALL, lambda nb: insert_cell(nb, FLOOD), 33, ""),
-    "huge-image": (ALL, lambda nb: insert_cell(nb, HUGE_IMAGE), 33, ""),
-    "zoë o'brien-smith": (ALL, lambda nb: nb, 33, ""),
+    "renames-an-answer-id": (ALL, lambda nb: edit(nb, "cost-lines", grade_id="my-costs"), 36, "was changed"),
+    "floods-output": (ALL, lambda nb: insert_cell(nb, FLOOD), 36, ""),
+    "huge-image": (ALL, lambda nb: insert_cell(nb, HUGE_IMAGE), 36, ""),
+    "zoë o'brien-smith": (ALL, lambda nb: nb, 36, ""),
 }
 
 # learner id -> (files written instead of a notebook, exact points, words the note must contain)
 FILE_CASES = {
     "not-json": ({f"{A}.ipynb": '{"cells": [ this is not json'}, 0, "not valid JSON"),
     "empty-file": ({f"{A}.ipynb": ""}, 0, "it is empty"),
-    "renamed-notebook": ({"my work (final).ipynb": None}, 33, "submitted as 'my work (final).ipynb'"),
+    "renamed-notebook": ({"my work (final).ipynb": None}, 36, "submitted as 'my work (final).ipynb'"),
     "missing-notebook": ({"notes.txt": "I ran out of time."}, 0, "No notebook"),
 }
 

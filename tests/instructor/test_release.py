@@ -15,7 +15,7 @@ ASSIGNMENTS = Course(REPO).assignments()
 
 @pytest.fixture(scope="module")
 def fresh_release(tmp_path_factory) -> Path:
-    course = make_scratch_course(tmp_path_factory.mktemp("fresh") / "course")
+    course = make_scratch_course(tmp_path_factory.mktemp("fresh") / "course", REPO)
     for assignment in ASSIGNMENTS:
         course.nbgrader("generate_assignment", assignment, "--force", isolated=True)
     return course.root / "release"

@@ -60,17 +60,17 @@ CASES = {
     # blank answers plus every trick on the helpers: nothing is earned by the tricks
     "patches-helpers": ([], lambda nb: with_extra_cell(nb, PATCH_HELPERS), 0, "had replaced"),
     # the model answer plus the same tricks: still full marks (tricks are undone, not punished)
-    "patches-but-correct": (ALL, lambda nb: with_extra_cell(nb, PATCH_HELPERS), 33, "had replaced"),
+    "patches-but-correct": (ALL, lambda nb: with_extra_cell(nb, PATCH_HELPERS), 36, "had replaced"),
     # staged_invoices replaces math.isclose in its own kernel each time it runs: the tests run outside that
-    # kernel, so only the function's own share check is broken (it no longer rejects shares adding up to 90%)
-    "patches-during-test": (ALL, lambda nb: in_function(nb, "staged-invoices", PATCH_DURING_TEST), 31,
+    # kernel and the function itself does not use it, so nothing is lost (the patch is undone and named)
+    "patches-during-test": (ALL, lambda nb: in_function(nb, "staged-invoices", PATCH_DURING_TEST), 36,
                             "had replaced"),
     "reads-source": (ALL, lambda nb: in_function(
-        nb, "staged-invoices", "open(SOURCE).read()"), 29, "not allowed"),
+        nb, "staged-invoices", "open(SOURCE).read()"), 31, "not allowed"),
     "reads-gradebook": (ALL, lambda nb: with_extra_cell(nb, "import sqlite3\nsqlite3.connect(GRADEBOOK).execute('select 1')"),
-                        33, "not allowed"),
+                        36, "not allowed"),
     # correct only when it can tell it is being graded: it cannot, so it earns nothing for that part
-    "detects-grader": (ALL, lambda nb: in_function(nb, "staged-invoices", DETECT_GRADER), 29, ""),
+    "detects-grader": (ALL, lambda nb: in_function(nb, "staged-invoices", DETECT_GRADER), 31, ""),
 }
 
 

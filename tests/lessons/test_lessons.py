@@ -1,4 +1,4 @@
-"""The lessons: structure, content references, and coverage of every seed concept.
+"""The lessons: structure and content references (coverage of concepts: test_coverage.py).
 
 nbval runs each lesson separately (see the Makefile); these tests check what a
 reader and an instructor rely on without running a kernel.
@@ -16,8 +16,8 @@ LESSONS = sorted(LESSONS_DIR.glob("[0-9][0-9]-*.ipynb"))
 TAUGHT = [p for p in LESSONS if not p.name.startswith("00-")]
 
 
-def test_eight_numbered_lessons():
-    assert [p.name[:2] for p in TAUGHT] == [f"{n:02d}" for n in range(1, 9)]
+def test_nine_numbered_lessons():
+    assert [p.name[:2] for p in TAUGHT] == [f"{n:02d}" for n in range(1, 10)]
 
 
 def test_every_content_file_is_valid():
@@ -26,11 +26,11 @@ def test_every_content_file_is_valid():
 
 
 def test_lessons_only_show_content_that_exists():
-    assert check_lesson_references() == []
+    assert check_lesson_references(LESSONS_DIR) == []
 
 
 def test_every_scenario_quiz_and_deck_is_used_in_a_lesson():
-    used = {(function, item) for _, _, function, item in lesson_references()}
+    used = {(function, item) for _, _, function, item in lesson_references(LESSONS_DIR)}
     for function, kind in (("show_scenario", "scenarios"), ("show_quiz", "quizzes"), ("show_flashcards", "flashcards")):
         unused = [item for item in file_ids(kind) if (function, item) not in used]
         assert unused == [], f"{kind} not shown in any lesson: {unused}"
@@ -50,27 +50,8 @@ def test_lesson_reads_like_a_chapter(path):
     assert re.search(r"^(#+ |\*\*)learning objectives", text, re.M | re.I), f"{path.name} states no learning objectives"
     for heading in ("worked example", "summary"):
         assert re.search(rf"^#+ .*{heading}", text, re.M | re.I), f"{path.name} has no '{heading}' section"
-    calls = [function for name, _, function, _ in lesson_references() if name == path.name]
+    calls = [function for name, _, function, _ in lesson_references(LESSONS_DIR) if name == path.name]
     assert calls.count("show_scenario") >= 2, "at least two interactive scenarios"
     assert calls.count("show_reflection") >= 1 and calls.count("show_quiz") == 1
     assert len(text.split()) >= 900, "a chapter, not a sketch"
 
-
-def load_concepts() -> list[tuple[str, str, list[str]]]:
-    concepts = []
-    for line in (Path(__file__).parent / "seed_concepts.txt").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            seed, concept, phrases = (part.strip() for part in line.split("|"))
-            concepts.append((seed, concept, [p.strip().lower() for p in phrases.split(" / ")]))
-    return concepts
-
-
-def test_concept_list_is_substantial():
-    assert len(load_concepts()) >= 60
-
-
-def test_every_seed_concept_is_taught():
-    lessons = re.sub(r"\s+", " ", " ".join(markdown(p) for p in TAUGHT).lower())
-    missing = [f"seed {seed}: {concept}" for seed, concept, phrases in load_concepts()
-               if not any(phrase in lessons for phrase in phrases)]
-    assert missing == [], "concepts not found in any lesson:\n" + "\n".join(missing)

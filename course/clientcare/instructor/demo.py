@@ -1,7 +1,8 @@
 """`make demo`: the instructor's pipeline end to end on a synthetic cohort.
 
-Builds a separate course directory (``demo/``, never committed) so the
-instructor's own gradebook is untouched, then: generate every assignment, set
+Builds a separate course directory (``demo/`` inside the course, never committed)
+with its own SQLite gradebook and exchange, so the instructor's own gradebook is
+untouched whatever the configuration says, then: generate every assignment, set
 due dates, create synthetic learners' submissions (some late, some missing),
 autograde them in parallel, generate feedback (without hidden tests), export
 grades per assignment and per question to CSV, and write the cohort report.
@@ -18,7 +19,7 @@ import nbformat
 import pandas as pd
 from nbgrader.api import Gradebook
 
-from .course import REPO_ROOT, Course, make_scratch_course
+from .course import Course, make_scratch_course
 from .grading import ProgressBar, grade_cohort
 from .report import overview, render_html
 from .results import export_grades, submission_scores
@@ -65,8 +66,9 @@ class Steps:
         print(f"[{self.done}/{self.total}] {message} ({time.monotonic() - self.started:.0f} s)", flush=True)
 
 
-def run_demo(root: Path = REPO_ROOT / "demo", learners: int = 50, workers: int | None = None) -> pd.DataFrame:
-    course = make_scratch_course(root)
+def run_demo(root: Path, template: Path | str = ".", learners: int = 50, workers: int | None = None) -> pd.DataFrame:
+    """The demo in a fresh course at ``root``, copied from the course in ``template``; returns every score."""
+    course = make_scratch_course(root, template)
     assignments = course.assignments()
     step = Steps(3 + 2 * len(assignments) + 2)
     step(f"Made a fresh demo course in {course.root} with {len(assignments)} assignments")
@@ -103,6 +105,6 @@ def run_demo(root: Path = REPO_ROOT / "demo", learners: int = 50, workers: int |
     print()
     print(overview(pd.read_csv(by_assignment)).to_string())
     print(f"\nOpen the cohort report: {report}")
-    print("Written answers (ethical-dilemmas) need manual grading: run `nbgrader formgrader` "
+    print("Written answers (ethical-dilemmas, professional-writing) need manual grading: run `nbgrader formgrader` "
           f"(or open Formgrader in JupyterLab) in {course.root}.")
     return table

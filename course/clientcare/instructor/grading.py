@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from .course import NbgraderError, tools_on_path
-from .integrity import LOG_PREFIX, notable_errors, preflight
+from .integrity import LOG_PREFIX, notable_errors
+from .submission_files import preflight
 from .sandbox import install_kernelspec
 
 DEFAULT_NOTEBOOK_BUDGET = 120.0  # seconds of execution for one learner's notebook
@@ -40,10 +41,10 @@ class Outcome:
 
 
 def load_course_config(root: Path):
-    """The course's nbgrader configuration, as `nbgrader` run in ``root`` would read it."""
-    from traitlets.config.loader import PyFileConfigLoader
+    """The course's nbgrader configuration, as `nbgrader` run in ``root`` would read it (config path, then course)."""
+    from .config import course_config
 
-    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    return course_config(root)
 
 
 def default_workers() -> int:
@@ -147,7 +148,8 @@ def grade_cohort(
 ) -> list[Outcome]:
     """Autograde every submitted learner's ``assignment`` in ``root``; returns one Outcome per learner."""
     from nbgrader.api import Gradebook, MissingEntry
-    from nbgrader.coursedir import CourseDirectory
+
+    from .config import gradebook_url
 
     root = Path(root).resolve()
     students = submitted_students(root, assignment) if students is None else students
@@ -156,7 +158,7 @@ def grade_cohort(
     workers = max(1, min(workers or default_workers(), len(students)))
     config = load_course_config(root)
     tools_on_path(os.environ)  # workers inherit it
-    with Gradebook(CourseDirectory(config=config, root=str(root)).db_url) as gradebook:
+    with Gradebook(gradebook_url(root, config)) as gradebook:
         # (this also creates or upgrades the gradebook once, before workers race to do it)
         try:
             gradebook.find_assignment(assignment)

@@ -1,11 +1,13 @@
 """The instructor's cohort report: tables and plots from the gradebook.
 
-Used by ``course/reports/cohort-report.ipynb``; ``clientcare report`` runs that
-notebook against a gradebook and saves it as HTML.
+Used by the report notebook shipped in this package (``cohort-report.ipynb``);
+``clientcare report`` runs that notebook with the course's gradebook URL as its
+``db_url`` parameter and saves it as HTML and as an executed notebook.
 """
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import matplotlib
@@ -16,16 +18,7 @@ import pandas as pd  # noqa: E402
 
 from .results import assignment_grades, question_scores  # noqa: E402
 
-REPORT_NOTEBOOK = Path(__file__).resolve().parents[2] / "reports" / "cohort-report.ipynb"
-DB_ENV = "CLIENTCARE_REPORT_DB"
-
-
-def report_db_url(default_root: Path | None = None) -> str:
-    """The gradebook the report reads: $CLIENTCARE_REPORT_DB, else the course's own gradebook.db."""
-    if os.environ.get(DB_ENV):
-        return os.environ[DB_ENV]
-    root = default_root or Path(__file__).resolve().parents[3]
-    return f"sqlite:///{root / 'gradebook.db'}"
+REPORT_NOTEBOOK = "cohort-report.ipynb"  # package data of clientcare.instructor
 
 
 def load_cohort(db_url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -95,17 +88,38 @@ def difficulty_figure(difficulty: pd.DataFrame, limit: int = 15):
     return figure
 
 
-def render_html(db_url: str, output: Path, notebook: Path = REPORT_NOTEBOOK, timeout: int = 300) -> Path:
-    """Run the report notebook against ``db_url`` and save it as HTML (code hidden)."""
+def report_notebook():
+    """The report notebook as shipped in the package (not yet run)."""
+    import nbformat
+
+    text = resources.files(__package__).joinpath(REPORT_NOTEBOOK).read_text(encoding="utf-8")
+    return nbformat.reads(text, as_version=4)
+
+
+def with_parameters(notebook, **parameters):
+    """``notebook`` with a cell setting ``parameters`` after its ``parameters`` cell (as papermill does)."""
+    import nbformat
+
+    index = next((n for n, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", [])), None)
+    if index is None:
+        raise ValueError("the report notebook has no cell tagged 'parameters'")
+    source = "# Injected by clientcare report\n" + "".join(f"{name} = {value!r}\n" for name, value in parameters.items())
+    cell = nbformat.v4.new_code_cell(source.rstrip("\n"), metadata={"tags": ["injected-parameters"]})
+    notebook.cells.insert(index + 1, cell)
+    return notebook
+
+
+def render_html(db_url: str, output: Path, timeout: int = 300) -> Path:
+    """Run the report notebook on gradebook ``db_url``; save ``output`` (HTML, code hidden) and the notebook beside it."""
     import nbformat
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
 
-    os.environ[DB_ENV] = db_url
-    report = nbformat.read(notebook, as_version=4)
-    NotebookClient(report, timeout=timeout, resources={"metadata": {"path": str(notebook.parent)}}).execute()
-    html, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(report)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    report = with_parameters(report_notebook(), db_url=db_url)
+    NotebookClient(report, timeout=timeout, resources={"metadata": {"path": str(output.parent)}}).execute()
+    nbformat.write(report, output.with_suffix(".ipynb"))
+    html, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(report)
     output.write_text(html, encoding="utf-8")
     return output

@@ -1,8 +1,51 @@
-"""The sandboxed grading kernel: ``python -m clientcare.instructor.sandbox -f CONNECTION_FILE``.
+"""Learner code behind an OS boundary, with in-kernel protections as defence in depth.
 
-nbgrader runs learners' notebooks in this kernel (``c.Execute.kernel_name =
-"clientcare-grader"``; ``install_kernelspec`` installs it). Before IPython
-starts, ``main`` sets up the following; each step is one function below.
+The boundary: ``SandboxKernelManager``
+--------------------------------------
+A ``jupyter_client`` kernel manager (nbgrader's executor uses it as
+``c.Execute.kernel_manager_class``) that starts the learner's ipykernel under
+bubblewrap (``bwrap``, Debian package ``bubblewrap``; ``make install`` installs
+it). What the learner's code then sees and may do is decided by the operating
+system, not by Python:
+
+* **Files**: a read-only ``/usr``, Python installation and virtualenv, a few
+  files of ``/etc`` (the dynamic linker's cache, the time zone) and a made-up
+  ``/etc/passwd``; its working folder ``/home/learner/<assignment>`` holding
+  copies of the regular files of the scratch folder it was given, and ``/tmp``,
+  both on one private tmpfs of ``disk_mb`` (the cap on all the disk it can
+  fill); a small tmpfs ``/dev/shm``; nothing of the course, other learners, the
+  exchange, the gradebook, the grader's home or ``/work``. The tmpfs dies with
+  the sandbox, so nothing the learner wrote is left on disk.
+* **No network**: a network namespace of its own (only a loopback interface).
+  The kernel talks to the grader over the IPC transport (Unix sockets in a
+  per-kernel folder bound into the sandbox, deleted at shutdown).
+* **An unprivileged user**: run as root (as CI and a hub's grader service do),
+  each kernel runs as a dedicated Unix user ``clientcare-sbx<N>``, one per
+  concurrent kernel ("slot"), created on first use (``ensure_slot_user``), with
+  no capabilities, no new privileges and no user namespaces of its own. A real
+  user is what makes ``RLIMIT_NPROC`` count: it caps the processes and threads
+  of that slot (``max_processes``), which root-mapped namespace users escape.
+  Run as another user, the kernel runs as that user in a user namespace, and
+  the process cap counts the grader's own processes too.
+* **Limits** (``prlimit``, hard, set before Python starts): address space
+  (``memory_mb``), largest file (``file_mb``), open files, processes; no core
+  dumps.
+* **Its own process tree**: a pid namespace (``--unshare-pid``), a new session,
+  ``--die-with-parent``. Shutdown is always a kill (``shutdown_kernel`` ignores
+  ``now=False``): killing bubblewrap ends the namespace's init, and the kernel
+  kills every process left in it, so nothing outlives grading.
+* **Environment by allowlist** (``environment``): nothing of the grader's
+  environment reaches the kernel.
+* Python starts isolated (``-I -S``: no user site, no ``PYTHON*`` variables, no
+  ``.pth`` files, the working folder not on ``sys.path``) and runs
+  ``kernel_main`` below, which installs the in-kernel protections before it
+  imports anything else (``defence_in_depth``).
+
+The in-kernel protections (``python -m clientcare.instructor.sandbox``)
+----------------------------------------------------------------------
+Before IPython starts, ``main`` sets up the following; each step is one
+function below. They predate the OS boundary and stay as defence in depth:
+no grade and no guarantee depends on them (the boundary tests switch them off).
 
 What is protected
 -----------------
@@ -45,8 +88,8 @@ What is protected
 The checks are audit hooks (``sys.addaudithook``), which Python code cannot
 remove, so they hold against the one-line cheats a learner might try.
 
-What is NOT protected
----------------------
+What this layer alone does NOT protect (the OS boundary above does)
+-------------------------------------------------------------------
 * A determined attacker: code that digs the hooks' state out of memory (``gc``,
   frames, closures), races a symbolic link between the check and the open,
   recovers the real ``os._exit`` (from the wrapper's closure, or by re-creating
@@ -65,18 +108,24 @@ What is NOT protected
   a dead kernel for that notebook. CPU time is bounded by nbgrader's timeouts,
   disk use only per file.
 
-For a hard boundary, run the grader as a user (or in a container) that has no
-access to the course folders and no network.
+What the boundary does not cover: see ``SandboxKernelManager``.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
+import shutil
 import signal
 import sys
+import tempfile
 import threading
+import time
 from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Dict, Float, Integer, Unicode
 
 from . import guard
 from .guard import GradingSandboxError
@@ -402,11 +451,404 @@ def block_self_termination() -> None:
     sys.addaudithook(hook)
 
 
+# ---------------------------------------------------------------- the OS boundary (see the module's docstring)
+
+SLOT_USER_PREFIX = "clientcare-sbx"
+SANDBOX_HOME = "/home/learner"
+KERNEL_PACKAGE_ROOT = "/opt/clientcare"  # where the kernel-side modules appear inside the sandbox
+KERNEL_PACKAGE = "clientcare_kernel"
+KERNEL_MODULES = ("sandbox.py", "guard.py")  # what runs inside: this file and the in-kernel test guard
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/timezone",
+             "/etc/mime.types")
+TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+DEFAULT_ENVIRONMENT = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": SANDBOX_HOME,
+    "USER": "learner",
+    "LOGNAME": "learner",
+    "LANG": "C.UTF-8",
+    "TMPDIR": "/tmp",
+    "MPLBACKEND": "Agg",
+    "JUPYTER_PLATFORM_DIRS": "1",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    "MALLOC_ARENA_MAX": "2",  # see limit_resources: glibc reads it before Python starts
+    "JPY_PARENT_PID": "1",  # ipykernel: no parent to poll (the pid namespace ends with bubblewrap)
+    **{name: "1" for name in THREAD_ENV},
+}
+# Kernel start-up: the kernel's own message loop, no IPython history database on the tmpfs.
+KERNEL_ARGUMENTS = ("--HistoryManager.enabled=False",)
+
+
+class SandboxUnavailable(RuntimeError):
+    """The OS boundary cannot be set up here (no bubblewrap, no slot user): nothing was run."""
+
+
+def _running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def ensure_slot_user(name: str) -> tuple[int, int]:
+    """The uid and gid of the Unix user ``name``, created (a system user, no home, no shell) if missing.
+
+    Needs root. Several workers may race to create the same user; whoever loses finds it made.
+    """
+    import pwd
+    import subprocess
+
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        result = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                                 "--shell", "/usr/sbin/nologin", "--user-group",
+                                 "--comment", "Client Care grading sandbox slot", name],
+                                capture_output=True, text=True)
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            raise SandboxUnavailable(f"could not create the sandbox user {name}: "
+                                     f"{result.stderr.strip() or result.returncode}") from None
+    return entry.pw_uid, entry.pw_gid
+
+
+def slot_users(prefix: str = SLOT_USER_PREFIX) -> list[str]:
+    """Names of the existing sandbox slot users with ``prefix`` followed by a number."""
+    import pwd
+
+    return sorted(e.pw_name for e in pwd.getpwall()
+                  if e.pw_name.startswith(prefix) and e.pw_name[len(prefix):].isdigit())
+
+
+def remove_slot_users(prefix: str = SLOT_USER_PREFIX) -> list[str]:
+    """Delete the slot users with ``prefix`` (and their groups); returns their names. Needs root."""
+    import subprocess
+
+    names = slot_users(prefix)
+    for name in names:
+        subprocess.run(["userdel", name], capture_output=True, check=False)
+        subprocess.run(["groupdel", name], capture_output=True, check=False)
+    return names
+
+
+def processes_of(uid: int) -> list[int]:
+    """Process ids (on this machine) whose real user is ``uid``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/status") as status:
+                    for line in status:
+                        if line.startswith("Uid:"):
+                            if int(line.split()[1]) == uid:
+                                found.append(int(entry.name))
+                            break
+            except OSError:
+                continue  # it ended meanwhile
+    return found
+
+
+def _memfd(name: str, text: str) -> int:
+    fd = os.memfd_create(name, 0)
+    os.write(fd, text.encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _scratch_files(folder: str, max_files: int, max_bytes: int, log) -> tuple[list[str], list[tuple[str, int]]]:
+    """The sub-folders and regular files (relative path, open fd) to copy from ``folder`` into the sandbox.
+
+    Only regular files and folders, never following a link (``O_NOFOLLOW``, the
+    type checked on the open file), at most ``max_files`` files and
+    ``max_bytes`` in all; anything else is left out and logged.
+    """
+    import stat
+
+    folders, files, total = [], [], 0
+    stack = [""]
+    while stack:
+        relative = stack.pop()
+        try:
+            entries = sorted(os.scandir(os.path.join(folder, relative)), key=lambda e: e.name)
+        except OSError as error:
+            log.warning("[clientcare] sandbox: folder %r left out: %s", relative, error)
+            continue
+        for entry in entries:
+            path = os.path.join(relative, entry.name)
+            try:
+                fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                log.warning("[clientcare] sandbox: %r left out: not a regular file or folder", path)
+                continue
+            info = os.fstat(fd)
+            if stat.S_ISDIR(info.st_mode) and path.count(os.sep) < 8:
+                os.close(fd)
+                folders.append(path)
+                stack.append(path)
+            elif stat.S_ISREG(info.st_mode) and len(files) < max_files and total + info.st_size <= max_bytes:
+                total += info.st_size
+                files.append((path, fd))
+            else:
+                os.close(fd)
+                log.warning("[clientcare] sandbox: %r left out (not a regular file, or over the caps)", path)
+    return folders, files
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager that runs the learner's ipykernel behind bubblewrap (see the module's docstring).
+
+    Use it as nbgrader's ``c.Execute.kernel_manager_class``. The kernel's
+    working folder is a copy of the ``cwd`` it is started with; the ``env``
+    passed to ``start_kernel`` is ignored (the kernel gets ``environment``).
+    Shutting down always kills, whatever ``now`` says. Interrupts go over the
+    control channel (``interrupt_request``), not as signals to bubblewrap.
+    """
+
+    bwrap = Unicode("bwrap", help="The bubblewrap program (Debian package bubblewrap)").tag(config=True)
+    disk_mb = Integer(256, help="Size of the sandbox's private tmpfs, holding its working folder and /tmp: "
+                                "all the disk learner code can fill").tag(config=True)
+    shm_mb = Integer(16, help="Size of the sandbox's /dev/shm (multiprocessing's semaphores)").tag(config=True)
+    memory_mb = Integer(DEFAULT_MEMORY_MB, help="Address space of each process in the sandbox (MB)").tag(config=True)
+    file_mb = Integer(DEFAULT_FILE_MB, help="Largest file a process in the sandbox may write (MB)").tag(config=True)
+    max_processes = Integer(64, help="Processes and threads the sandbox user may run (RLIMIT_NPROC); "
+                                     "the kernel itself uses about a dozen threads").tag(config=True)
+    max_open_files = Integer(256, help="Open files per process in the sandbox (RLIMIT_NOFILE)").tag(config=True)
+    max_scratch_files = Integer(500, help="Files copied from the scratch folder into the sandbox").tag(config=True)
+    user_prefix = Unicode(SLOT_USER_PREFIX, help="Prefix of the per-slot Unix users (run as root): "
+                                                 "<prefix>0, <prefix>1, ...").tag(config=True)
+    slots = Integer(64, help="Most sandboxed kernels running at once on this machine (one slot user each)"
+                    ).tag(config=True)
+    runtime_root = Unicode("", help="Folder for slot locks and per-kernel socket folders (default: "
+                                    "/run/clientcare-sandbox as root, else Jupyter's runtime folder)"
+                           ).tag(config=True)
+    environment = Dict(DEFAULT_ENVIRONMENT, help="The kernel's whole environment (an allowlist: "
+                                                 "nothing of the grader's is passed)").tag(config=True)
+    kill_timeout = Float(5.0, help="Seconds to wait, after the kill, for the sandbox's processes to be gone"
+                         ).tag(config=True)
+    defence_in_depth = Bool(True, help="Also install the in-kernel protections (audit hooks, guard) "
+                                       "inside the boundary").tag(config=True)
+
+    _slot = None  # (index, lock fd, uid, gid)
+    _runtime = None  # this kernel's socket folder
+
+    # ------------------------------------------------------------ set-up
+
+    def _runtime_base(self) -> str:
+        if self.runtime_root:
+            base = self.runtime_root
+        elif _running_as_root():
+            base = "/run/clientcare-sandbox"
+        else:
+            from jupyter_core.paths import jupyter_runtime_dir
+
+            base = os.path.join(jupyter_runtime_dir(), "clientcare-sandbox")
+        base = os.path.realpath(base)
+        if base == "/tmp" or base.startswith(("/tmp/", SANDBOX_HOME, KERNEL_PACKAGE_ROOT)):
+            raise SandboxUnavailable(f"runtime_root {base} would be hidden inside the sandbox; choose another")
+        os.makedirs(base, mode=0o711, exist_ok=True)
+        return base
+
+    def _acquire_slot(self, base: str) -> None:
+        import fcntl
+
+        if self._slot is not None:
+            return
+        for index in range(self.slots):
+            fd = os.open(os.path.join(base, f"slot-{index}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            if _running_as_root():
+                try:
+                    uid, gid = ensure_slot_user(f"{self.user_prefix}{index}")
+                except BaseException:
+                    os.close(fd)
+                    raise
+            else:
+                uid, gid = os.getuid(), os.getgid()
+            self._slot = (index, fd, uid, gid)
+            return
+        raise SandboxUnavailable(f"all {self.slots} sandbox slots are in use")
+
+    def _release_slot(self) -> None:
+        if self._slot is not None:
+            os.close(self._slot[1])  # closing the file releases its lock
+            self._slot = None
+
+    async def _async_pre_start_kernel(self, **kw):
+        if not shutil.which(self.bwrap):
+            raise SandboxUnavailable("bubblewrap (bwrap) is not installed: run `make install` or "
+                                     "`apt-get install bubblewrap`; learner code is never run without it")
+        base = self._runtime_base()
+        self._acquire_slot(base)
+        _, _, uid, gid = self._slot
+        self._runtime = tempfile.mkdtemp(prefix="kernel-", dir=base)
+        os.chown(self._runtime, uid, gid)
+        self.transport, self.cache_ports = "ipc", False
+        self.ip = os.path.join(self._runtime, "ipc")
+        self.connection_file = os.path.join(self._runtime, "connection.json")
+        self.shell_port = self.iopub_port = self.stdin_port = self.hb_port = self.control_port = 0
+        return await super()._async_pre_start_kernel(**kw)
+
+    def _filesystem(self, workdir: str, source: str | None, fds: list[int]) -> list[str]:
+        """bwrap arguments for the sandbox's file system; opened files are appended to ``fds``."""
+        made = set()
+
+        def folders_to(path: str) -> list[str]:
+            args, parent = [], os.path.dirname(path)
+            chain = []
+            while parent not in ("/", "") and parent not in made:
+                chain.append(parent)
+                parent = os.path.dirname(parent)
+            for folder in reversed(chain):
+                if not folder.startswith("/usr/"):
+                    args += ["--perms", "0755", "--dir", folder]
+                made.add(folder)
+            return args
+
+        args = []
+        for top in TOP_LEVEL:
+            if os.path.islink(top):
+                args += ["--symlink", os.readlink(top), top]
+            elif os.path.isdir(top):
+                args += ["--ro-bind", top, top]
+        args += ["--ro-bind", "/usr", "/usr", "--perms", "0755", "--dir", "/etc", "--perms", "0755", "--dir", "/home"]
+        made.update(("/usr", "/etc", "/home"))
+        for path in ETC_FILES:
+            args += ["--ro-bind-try", path, path]
+        _, _, uid, gid = self._slot
+        for name, text in (("passwd", f"learner:x:{uid}:{gid}:learner:{SANDBOX_HOME}:/usr/sbin/nologin\n"),
+                           ("group", f"learner:x:{gid}:\n")):
+            fds.append(_memfd(name, text))
+            args += ["--perms", "0444", "--ro-bind-data", str(fds[-1]), f"/etc/{name}"]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--perms", "01777", "--size", str(self.shm_mb * MB), "--tmpfs", "/dev/shm"]
+        # Python, its installation and the virtualenv, read-only (each only if outside /usr)
+        roots = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix,
+                 os.path.dirname(os.path.realpath(sys.executable))}
+        roots = {r for r in roots if not any(r.startswith(o.rstrip("/") + "/") for o in roots | {"/usr"})}
+        for root in sorted(roots):
+            if root != "/usr" and os.path.isdir(root):
+                args += folders_to(root + "/") + ["--ro-bind", root, root]
+                made.add(root)
+        package = os.path.join(KERNEL_PACKAGE_ROOT, KERNEL_PACKAGE)
+        fds.append(_memfd("init", '"""Client Care\'s in-kernel protections, inside the sandbox."""\n'))
+        args += folders_to(package + "/") + ["--perms", "0755", "--dir", package,
+                                             "--perms", "0444", "--ro-bind-data", str(fds[-1]), f"{package}/__init__.py"]
+        here = os.path.dirname(os.path.abspath(__file__))
+        for module in KERNEL_MODULES:
+            args += ["--ro-bind", os.path.join(here, module), f"{package}/{module}"]
+        # the private, size-capped tmpfs: home, working folder and /tmp
+        args += ["--perms", "0777", "--size", str(self.disk_mb * MB), "--tmpfs", SANDBOX_HOME,
+                 "--perms", "01777", "--dir", f"{SANDBOX_HOME}/.tmp", "--symlink", f"{SANDBOX_HOME}/.tmp", "/tmp",
+                 "--perms", "0777", "--dir", workdir]
+        if source:
+            folders, files = _scratch_files(source, self.max_scratch_files, self.disk_mb * MB // 2, self.log)
+            for folder in folders:
+                args += ["--perms", "0777", "--dir", f"{workdir}/{folder}"]
+            for path, fd in files:
+                fds.append(fd)
+                args += ["--perms", "0666", "--file", str(fd), f"{workdir}/{path}"]
+        args += folders_to(self._runtime + "/") + ["--bind", self._runtime, self._runtime]
+        return args
+
+    def sandbox_command(self, source: str | None, fds: list[int]) -> list[str]:
+        """The whole command line: bubblewrap, limits, the slot user, isolated Python running ipykernel."""
+        _, _, uid, gid = self._slot
+        name = os.path.basename(os.path.normpath(source)) if source else ""
+        workdir = f"{SANDBOX_HOME}/{name if name and name.isprintable() and not name.startswith('.') else 'work'}"
+        bwrap = os.path.realpath(shutil.which(self.bwrap))
+        root = _running_as_root()
+        args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+        if root:  # kept only to become the slot user (setpriv below), then dropped
+            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        else:
+            args += ["--unshare-user", "--disable-userns"]
+        args += self._filesystem(workdir, source, fds)
+        args += ["--chdir", workdir, "--clearenv"]
+        for key, value in sorted(self.environment.items()):
+            args += ["--setenv", key, str(value)]
+        nproc = self.max_processes if root else self.max_processes + len(processes_of(os.getuid()))
+        args += ["--", "/usr/bin/prlimit", f"--nproc={nproc}", f"--as={self.memory_mb * MB}",
+                 f"--fsize={self.file_mb * MB}", f"--nofile={self.max_open_files}", "--core=0", "--"]
+        if root:  # the slot user, no groups, no capabilities; a nested user namespace only to forbid more
+            args += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+                     bwrap, "--unshare-user", "--disable-userns", "--dev-bind", "/", "/",
+                     "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", workdir, "--"]
+        site_packages = [p for p in __import__("site").getsitepackages() if os.path.isdir(p)]
+        bootstrap = (f"import sys; sys.path += {site_packages + [KERNEL_PACKAGE_ROOT]!r}; "
+                     f"from {KERNEL_PACKAGE}.sandbox import kernel_main; "
+                     f"kernel_main(defence_in_depth={bool(self.defence_in_depth)})")
+        return args + [sys.executable, "-I", "-S", "-c", bootstrap, "-f", self.connection_file, *KERNEL_ARGUMENTS]
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        source = kw.pop("cwd", None)
+        _, _, uid, gid = self._slot
+        os.chown(self.connection_file, uid, gid)
+        fds: list[int] = []
+        try:
+            command = self.sandbox_command(source, fds)
+            kw.update(cwd="/", env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+                      pass_fds=tuple(fds))
+            await super()._async_launch_kernel(command, **kw)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    # ------------------------------------------------------------ interrupt and shutdown
+
+    async def _async_interrupt_kernel(self) -> None:
+        """Ask the kernel to interrupt itself (a signal to bubblewrap would end the sandbox)."""
+        if self.has_kernel:
+            self._connect_control_socket()
+            self.session.send(self._control_socket, self.session.msg("interrupt_request", content={}))
+
+    interrupt_kernel = _async_interrupt_kernel
+
+    async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        """Kill the sandbox, always: its pid namespace ends and every process in it with it.
+
+        As root, also waits (up to ``kill_timeout``) until the slot user has no
+        process left, so the next kernel in this slot starts with none.
+        """
+        slot = self._slot
+        try:
+            await super()._async_shutdown_kernel(now=True, restart=restart)
+            if slot is not None and _running_as_root():
+                deadline = time.monotonic() + self.kill_timeout
+                while processes_of(slot[2]) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.02)
+                left = processes_of(slot[2])
+                if left:
+                    self.log.warning("[clientcare] sandbox: %d processes of %s still running after the kill",
+                                     len(left), f"{self.user_prefix}{slot[0]}")
+        finally:
+            if not restart:
+                self._release_slot()
+
+    shutdown_kernel = _async_shutdown_kernel
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        try:
+            await super()._async_cleanup_resources(restart=restart)
+        finally:
+            if self._runtime:
+                shutil.rmtree(self._runtime, ignore_errors=True)
+                self._runtime = None
+
+    cleanup_resources = _async_cleanup_resources
+
+    def __del__(self):
+        self._release_slot()
+
+
 # ---------------------------------------------------------------- the kernel
 
 
-def main() -> None:
-    """Sandbox this process, then run ipykernel in it (arguments as ``ipykernel_launcher``)."""
+def install_protections() -> None:
+    """Every in-kernel protection above, in order (defence in depth; nothing depends on it)."""
     protected = [p for p in os.environ.get(PROTECTED_ENV, "").split(os.pathsep) if p.strip()]
     limit_resources()
     scrub_environment()
@@ -415,9 +857,20 @@ def main() -> None:
     block_native_code()
     block_new_processes()
     protect_paths(protected)
+
+
+def kernel_main(defence_in_depth: bool = True) -> None:
+    """Inside the OS boundary: optionally the in-kernel protections, then ipykernel (``sys.argv`` as for it)."""
+    if defence_in_depth:
+        install_protections()
     from ipykernel.kernelapp import launch_new_instance
 
     launch_new_instance()
+
+
+def main() -> None:
+    """Sandbox this process, then run ipykernel in it (arguments as ``ipykernel_launcher``)."""
+    kernel_main(defence_in_depth=True)
 
 
 if __name__ == "__main__":
