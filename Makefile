@@ -3,12 +3,13 @@
 #   make instructor  open the instructor's JupyterLab (Formgrader, Create Assignment)
 #   make demo   run the instructor pipeline end to end on synthetic learners
 #   make test   install and run every test
+#   make hub    a trial JupyterHub for a cohort on this machine (root); make hub-stop, make hub-remove
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab instructor demo test install release clean
+.PHONY: lab instructor demo test install release clean hub hub-stop hub-remove
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,12 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 /usr/bin/bwrap:
 	command -v bwrap >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y bubblewrap; }
 
+# Debian's PostgreSQL server binaries for the PostgreSQL gradebook test (it starts a throwaway cluster).
+.PHONY: postgresql
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql; }
+
 # Regenerate release/ from source/ (nbgrader generate_assignment for every assignment).
 release: $(STAMP)
 	$(BIN)/clientcare release
@@ -52,10 +59,23 @@ demo: $(STAMP)
 # Unit, pipeline, integrity and real-browser tests, then every lesson under nbval (outputs checked where stored)
 # and every release notebook under nbval-lax (it must run; stubs may raise).
 # Learners' saved answers from these runs go to a throwaway folder.
-test: $(STAMP) /usr/bin/bwrap /usr/bin/chromium
+test: $(STAMP) /usr/bin/bwrap /usr/bin/chromium postgresql
 	$(BIN)/python -m pytest tests
 	CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest --nbval course/lessons -p no:cacheprovider
 	CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax release -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output
+
+# A trial JupyterHub on this machine (README: "A cohort on JupyterHub"). Needs root: it creates
+# Unix accounts, a PostgreSQL cluster and a shared environment; deploy/trial_hub.py does the work.
+HUB_ROOT ?= /srv/clientcare-hub
+hub:
+	$(SUDO) $(PYTHON) deploy/trial_hub.py install --root $(HUB_ROOT)
+	$(SUDO) $(PYTHON) deploy/trial_hub.py start --root $(HUB_ROOT)
+
+hub-stop:
+	$(SUDO) $(PYTHON) deploy/trial_hub.py stop --root $(HUB_ROOT)
+
+hub-remove:
+	$(SUDO) $(PYTHON) deploy/trial_hub.py remove --root $(HUB_ROOT)

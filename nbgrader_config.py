@@ -22,6 +22,10 @@ c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EARLIER = config_before_course()  # what the Jupyter config path set before this file
+# None while that very reading loads this file (a config on the path may load_subconfig it):
+# then this file sets only its fixed settings, none of the defaults below.
+OWN_DEFAULTS = EARLIER is not None
+EARLIER = EARLIER or type(c)()
 
 c.CourseDirectory.course_id = "clientcare"
 c.CourseDirectory.root = HERE
@@ -30,22 +34,24 @@ c.CourseDirectory.root = HERE
 # the environment or a system config). A system config's setting is kept; for a cohort course
 # without one, change the default here to "postgresql".
 GRADEBOOK = EARLIER.ClientCare.get("gradebook", "sqlite")
-c.ClientCare.gradebook = GRADEBOOK
+if OWN_DEFAULTS:
+    c.ClientCare.gradebook = GRADEBOOK
 
 # Gradebook URL: $CLIENTCARE_DB_URL, else a system config's db_url, else nbgrader's default
 # (sqlite:///<course>/gradebook.db), except that a PostgreSQL course never falls back to SQLite.
 if os.environ.get("CLIENTCARE_DB_URL"):
     c.CourseDirectory.db_url = os.environ["CLIENTCARE_DB_URL"]
-elif "db_url" not in EARLIER.CourseDirectory and GRADEBOOK == "postgresql":
+elif OWN_DEFAULTS and "db_url" not in EARLIER.CourseDirectory and GRADEBOOK == "postgresql":
     c.CourseDirectory.db_url = MISSING_POSTGRESQL_URL  # fails; `clientcare` commands explain why
 
 # Exchange: $CLIENTCARE_EXCHANGE, else a system config's Exchange.root, else a local folder
 # so release/fetch/submit/collect work on a single machine.
 if os.environ.get("CLIENTCARE_EXCHANGE"):
     c.Exchange.root = os.environ["CLIENTCARE_EXCHANGE"]
-elif "root" not in EARLIER.Exchange:
+elif OWN_DEFAULTS and "root" not in EARLIER.Exchange:
     c.Exchange.root = os.path.join(HERE, "exchange")
-EXCHANGE_ROOT = c.Exchange.root if "root" in c.Exchange else EARLIER.Exchange.root
+EXCHANGE_ROOT = (c.Exchange.root if "root" in c.Exchange
+                 else EARLIER.Exchange.root if "root" in EARLIER.Exchange else os.path.join(HERE, "exchange"))
 c.Exchange.path_includes_course = True
 
 # Only notebooks are graded; data files next to them are released too.
@@ -111,3 +117,15 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
+# The feedback page (learner-ux; presentation only): nbgrader's page without MathJax or anything
+# else from the network, so it opens offline from the file, with every graded part named by its
+# "# Checks:" line (see course/clientcare/templates/clientcare-feedback/page.html.j2).
+import clientcare as _clientcare  # noqa: E402
+import nbgrader as _nbgrader  # noqa: E402
+
+c.HTMLExporter.template_name = "clientcare-feedback"
+c.HTMLExporter.template_file = "page.html.j2"
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(_clientcare.__file__), "templates"),
+    os.path.join(os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+]

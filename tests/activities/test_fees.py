@@ -72,6 +72,9 @@ def test_rate_build_up_from_salary_to_charge_out_rate():
     rates = rate_build_up(46000, 0.22, 1320, 58, 0.15)
     assert rates == {"cost_rate": Decimal("42.52"), "full_cost_rate": Decimal("100.52"),
                      "charge_out_rate": Decimal("118.26")}
+    # Lesson 6's table: a senior surveyor on £52,000, 22% on-costs, 1,300 hours, £55 overheads, 17% margin.
+    assert rate_build_up(52000, 0.22, 1300, 55, 0.17) == {
+        "cost_rate": Decimal("48.80"), "full_cost_rate": Decimal("103.80"), "charge_out_rate": Decimal("125.06")}
     # The margin is a share of the charge-out rate, not a mark-up on cost.
     assert rate_build_up(0, 0, 1, 80, 0.2)["charge_out_rate"] == Decimal("100.00")
 

@@ -24,9 +24,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 ASSIGNMENT = "fee-proposals"
 
 
+def _server_bin() -> str | None:
+    """The folder holding initdb and pg_ctl: on PATH, or Debian's /usr/lib/postgresql/<version>/bin."""
+    if shutil.which("initdb") and shutil.which("pg_ctl"):
+        return str(Path(shutil.which("initdb")).parent)
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return str(found[-1].parent) if found else None
+
+
 def _postgres_available() -> str:
-    if not shutil.which("initdb") or not shutil.which("pg_ctl"):
-        return "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
+    if _server_bin() is None:
+        return "PostgreSQL server binaries (initdb, pg_ctl) are not installed: `make test` installs them"
     try:
         pwd.getpwnam("postgres")
     except KeyError:
@@ -45,15 +53,18 @@ def postgres_url():
     shutil.chown(folder, "postgres", "postgres")
     data, socket = folder / "data", folder
     as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_postgres + ["initdb", "-D", str(data), "-A", "trust", "-U", "postgres"],
+    server = Path(_server_bin())
+    initdb, pg_ctl = str(server / "initdb"), str(server / "pg_ctl")
+    createdb = str(server / "createdb") if (server / "createdb").exists() else "createdb"
+    subprocess.run(as_postgres + [initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
                    check=True, capture_output=True)
-    subprocess.run(as_postgres + ["pg_ctl", "-D", str(data), "-l", str(folder / "log"), "-w", "start",
+    subprocess.run(as_postgres + [pg_ctl, "-D", str(data), "-l", str(folder / "log"), "-w", "start",
                                   "-o", f"-k {socket} -c listen_addresses=''"], check=True, capture_output=True)
     try:
-        subprocess.run(as_postgres + ["createdb", "-h", str(socket), "clientcare"], check=True, capture_output=True)
+        subprocess.run(as_postgres + [createdb, "-h", str(socket), "clientcare"], check=True, capture_output=True)
         yield f"postgresql://postgres@/clientcare?host={socket}"
     finally:
-        subprocess.run(as_postgres + ["pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        subprocess.run(as_postgres + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
 
 

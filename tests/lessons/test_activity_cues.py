@@ -54,3 +54,14 @@ def test_a_zero_point_choice_has_a_consequence(activities):
 
 def test_no_strong_ending_after_a_mistake_that_set_a_flag(activities):
     assert strong_after_flagged_mistakes(activities[0]) == []
+
+
+def test_clientcare_check_reports_cue_rates_and_passes_on_the_course(capsys):
+    from clientcare.cli import main
+    from notebooks import REPO
+
+    assert main(["check", "--course", str(REPO)]) == 0
+    out, err = capsys.readouterr()
+    assert "Cue lint: how often the best or correct option is the longest" in out and "  overall: " in out
+    assert "  bot 'first': " in out and "  bot 'longest': " in out
+    assert "error:" not in err and "warning:" not in err
