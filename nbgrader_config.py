@@ -74,7 +74,10 @@ c.JudgedExecute.protected_paths = [
     for name in ("source", "release", "submitted", "autograded", "feedback", "export", "gradebook.db",
                  "nbgrader_config.py", ".git")
 ] + [EXCHANGE_ROOT, os.path.dirname(os.path.abspath(__import__("clientcare").__file__))]
-c.ExecutePreprocessor.timeout = c.JudgedExecute.timeout  # read by the cohort runner
+# nbgrader's own Execute settings, kept equal for anything that reads them (and stock `nbgrader autograde`
+# if JudgedExecute is taken out of the list below)
+c.ExecutePreprocessor.timeout = c.JudgedExecute.timeout
+c.ExecutePreprocessor.startup_timeout = c.JudgedExecute.startup_timeout
 
 # Restore graded cells a learner deleted, so they score 0 for them instead of crashing.
 c.OverwriteCells.add_missing_cells = True
