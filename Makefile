@@ -3,12 +3,13 @@
 #   make instructor  open the instructor's JupyterLab (Formgrader, Create Assignment)
 #   make demo   run the instructor pipeline end to end on synthetic learners
 #   make test   install and run every test
+#   make hub    a trial JupyterHub for a cohort on this machine (root); make hub-stop, make hub-remove
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab instructor demo test install release clean
+.PHONY: lab instructor demo test install release clean hub hub-stop hub-remove
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,3 +66,16 @@ test: $(STAMP) /usr/bin/bwrap /usr/bin/chromium postgresql
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output
+
+# A trial JupyterHub on this machine (README: "A cohort on JupyterHub"). Needs root: it creates
+# Unix accounts, a PostgreSQL cluster and a shared environment; deploy/trial_hub.py does the work.
+HUB_ROOT ?= /srv/clientcare-hub
+hub:
+	$(SUDO) $(PYTHON) deploy/trial_hub.py install --root $(HUB_ROOT)
+	$(SUDO) $(PYTHON) deploy/trial_hub.py start --root $(HUB_ROOT)
+
+hub-stop:
+	$(SUDO) $(PYTHON) deploy/trial_hub.py stop --root $(HUB_ROOT)
+
+hub-remove:
+	$(SUDO) $(PYTHON) deploy/trial_hub.py remove --root $(HUB_ROOT)

@@ -22,6 +22,10 @@ c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EARLIER = config_before_course()  # what the Jupyter config path set before this file
+# None while that very reading loads this file (a config on the path may load_subconfig it):
+# then this file sets only its fixed settings, none of the defaults below.
+OWN_DEFAULTS = EARLIER is not None
+EARLIER = EARLIER or type(c)()
 
 c.CourseDirectory.course_id = "clientcare"
 c.CourseDirectory.root = HERE
@@ -30,37 +34,50 @@ c.CourseDirectory.root = HERE
 # the environment or a system config). A system config's setting is kept; for a cohort course
 # without one, change the default here to "postgresql".
 GRADEBOOK = EARLIER.ClientCare.get("gradebook", "sqlite")
-c.ClientCare.gradebook = GRADEBOOK
+if OWN_DEFAULTS:
+    c.ClientCare.gradebook = GRADEBOOK
 
 # Gradebook URL: $CLIENTCARE_DB_URL, else a system config's db_url, else nbgrader's default
 # (sqlite:///<course>/gradebook.db), except that a PostgreSQL course never falls back to SQLite.
 if os.environ.get("CLIENTCARE_DB_URL"):
     c.CourseDirectory.db_url = os.environ["CLIENTCARE_DB_URL"]
-elif "db_url" not in EARLIER.CourseDirectory and GRADEBOOK == "postgresql":
+elif OWN_DEFAULTS and "db_url" not in EARLIER.CourseDirectory and GRADEBOOK == "postgresql":
     c.CourseDirectory.db_url = MISSING_POSTGRESQL_URL  # fails; `clientcare` commands explain why
 
 # Exchange: $CLIENTCARE_EXCHANGE, else a system config's Exchange.root, else a local folder
 # so release/fetch/submit/collect work on a single machine.
 if os.environ.get("CLIENTCARE_EXCHANGE"):
     c.Exchange.root = os.environ["CLIENTCARE_EXCHANGE"]
-elif "root" not in EARLIER.Exchange:
+elif OWN_DEFAULTS and "root" not in EARLIER.Exchange:
     c.Exchange.root = os.path.join(HERE, "exchange")
-EXCHANGE_ROOT = c.Exchange.root if "root" in c.Exchange else EARLIER.Exchange.root
+EXCHANGE_ROOT = (c.Exchange.root if "root" in c.Exchange
+                 else EARLIER.Exchange.root if "root" in EARLIER.Exchange else os.path.join(HERE, "exchange"))
 c.Exchange.path_includes_course = True
 
 # Only notebooks are graded; data files next to them are released too.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
-# Learners' code runs under these limits when autograded, in a scratch folder, in a
-# sandboxed kernel that cannot read the course's source, submissions or gradebook.
-c.ExecutePreprocessor.timeout = 30          # seconds per cell
-c.ExecutePreprocessor.startup_timeout = 60  # seconds for a kernel to start
-c.ExecutePreprocessor.interrupt_on_timeout = True
-c.Execute.kernel_name = "clientcare-grader"  # course/clientcare/instructor/sandbox.py, installed by `make`
-c.IsolatedExecute.protected_paths = [
+# Learners' code runs in the learner's kernel (sandboxed, see course/clientcare/instructor/sandbox.py),
+# in a scratch copy of the submission; the autograded TEST cells run in the grader, outside that kernel,
+# and call the learner's functions with plain data only (course/clientcare/instructor/preprocessors/
+# judged_execute.py and codec.py), so nothing learner code does can change a verdict.
+P = "clientcare.instructor.preprocessors."
+c.JudgedExecute.kernel_name = "clientcare-grader"  # installed by `make`
+c.JudgedExecute.timeout = 30                       # seconds per cell (a test cell's calls together)
+c.JudgedExecute.startup_timeout = 60               # seconds for a kernel to start
+c.JudgedExecute.notebook_budget = 120.0            # seconds of learner code per notebook, a hard cap
+c.JudgedExecute.trusted_directory = os.path.join(HERE, "source")
+# What the sandboxed kernel may not read or write: the course's tests, learners' work, grades, the grader's
+# own configuration and code (appending to them would change later runs) and the exchange.
+c.JudgedExecute.protected_paths = [
     os.path.join(HERE, name)
-    for name in ("source", "submitted", "autograded", "feedback", "gradebook.db", ".git")
-] + [EXCHANGE_ROOT]
+    for name in ("source", "release", "submitted", "autograded", "feedback", "export", "gradebook.db",
+                 "nbgrader_config.py", ".git")
+] + [EXCHANGE_ROOT, os.path.dirname(os.path.abspath(__import__("clientcare").__file__))]
+# nbgrader's own Execute settings, kept equal for anything that reads them (and stock `nbgrader autograde`
+# if JudgedExecute is taken out of the list below)
+c.ExecutePreprocessor.timeout = c.JudgedExecute.timeout
+c.ExecutePreprocessor.startup_timeout = c.JudgedExecute.startup_timeout
 
 # Learner files are data, for stock `nbgrader autograde` too: links, special files and files the
 # release does not have are set aside (to set-aside/), unsafe student ids are refused
@@ -73,24 +90,22 @@ c.Autograde.pre_convert_hook = autograde_pre_convert_hook(c.CourseDirectory.root
 c.OverwriteCells.add_missing_cells = True
 
 # Integrity: grade the learner's answers on the release's own cells (edited, deleted,
-# duplicated or reordered test cells cannot change a grade), and cut output floods.
-# See course/clientcare/instructor/integrity.py.
+# duplicated or reordered test cells cannot change a grade).
 c.NormaliseSubmission.release_directory = os.path.join(HERE, "release")
 c.Autograde.sanitize_preprocessors = [
-    "clientcare.instructor.integrity.NormaliseSubmission",
+    P + "NormaliseSubmission",
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
-    "clientcare.instructor.integrity.MarkGradedCells",
 ]
 c.Autograde.autograde_preprocessors = [
-    "clientcare.instructor.integrity.IsolatedExecute",
+    P + "JudgedExecute",                 # in place of nbgrader's Execute
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "clientcare.instructor.integrity.LimitRichOutput",
+    P + "InertOutput",                   # learner HTML/JS/SVG shown as text (feedback and formgrader)
+    P + "LimitRichOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
@@ -101,10 +116,26 @@ c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",
 }
 
-# Feedback shows which tests passed or failed and their messages, never the
-# hidden test code (nbgrader would show it by default).
+# Feedback shows which tests passed or failed, with the failed hidden checks' `# Checks:` line,
+# never hidden test code, inputs or expected values (nbgrader would show the code by default),
+# nothing live, and the grader's notes in a cell at the top.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "clientcare.instructor.feedback.HideHiddenTests",
+    P + "HideHiddenTests",
+    P + "InertOutput",
+    P + "FeedbackNotes",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
+# The feedback page (learner-ux; presentation only): nbgrader's page without MathJax or anything
+# else from the network, so it opens offline from the file, with every graded part named by its
+# "# Checks:" line (see course/clientcare/templates/clientcare-feedback/page.html.j2).
+import clientcare as _clientcare  # noqa: E402
+import nbgrader as _nbgrader  # noqa: E402
+
+c.HTMLExporter.template_name = "clientcare-feedback"
+c.HTMLExporter.template_file = "page.html.j2"
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(_clientcare.__file__), "templates"),
+    os.path.join(os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
 ]

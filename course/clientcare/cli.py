@@ -6,6 +6,7 @@
     clientcare export    grades per assignment and per question to CSV
     clientcare report    the cohort report (tables and plots) as HTML
     clientcare demo      run the grading pipeline end to end on a synthetic cohort
+    clientcare publish D the learner bundle (lessons, no solutions or grading code) as a git repo in D
 
 Every command works on the course in --course DIR (default: the current directory, as
 nbgrader does) and reads its configuration as nbgrader does: the Jupyter config path
@@ -101,6 +102,18 @@ def _gradebook(args: argparse.Namespace) -> str:
     return existing_gradebook(args.db_url or _course(args).db_url)
 
 
+def _publish(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .catalogue import lessons_dir
+    from .instructor.publish import publish
+
+    lessons = Path(args.lessons) if args.lessons else lessons_dir(_course(args).root)
+    commit = publish(lessons, Path(args.dest))
+    print(f"Published the learner bundle in {Path(args.dest).resolve()} (commit {commit[:12]}).")
+    return 0
+
+
 def _out(args: argparse.Namespace):
     """--out, relative to the course folder (like nbgrader's own folders)."""
     from pathlib import Path
@@ -131,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = command("demo", _demo, "run the instructor pipeline on synthetic learners (in DIR/demo)")
     demo.add_argument("--learners", type=int, default=50, help="number of synthetic learners (default 50)")
     demo.add_argument("--workers", type=int, default=None, help="grading processes (default: one more than the cores)")
+    publish = command("publish", _publish, "build the learner bundle (for nbgitpuller links) in DEST")
+    publish.add_argument("dest", help="folder for the bundle's git repository")
+    publish.add_argument("--lessons", help="lesson notebooks (default: the course's lessons folder)")
     for name, run, default_out, text in (
         ("export", _export, "export", "export grades per assignment and per question to CSV files in OUT"),
         ("report", _report, "reports/cohort-report.html", "write the cohort report (tables and plots) as HTML"),
@@ -150,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         from .content import ContentError
         from .instructor.config import GradebookError
         from .instructor.course import NbgraderError
+        from .instructor.publish import LeakError
 
-        if isinstance(error, (ContentError, GradebookError, NbgraderError)):
+        if isinstance(error, (ContentError, GradebookError, NbgraderError, LeakError, FileExistsError)):
             print(f"error: {error}", file=sys.stderr)
             return 1
         raise

@@ -351,6 +351,21 @@ def strong_after_flagged_mistakes(scenarios) -> list[str]:
     return found
 
 
+def multiple_choice_mix(quizzes) -> str:
+    """How many options are right in the multi-select questions (they should vary: no "tick all but one" habit)."""
+    mix = {"one right": 0, "some right": 0, "all but one right": 0, "all right": 0}
+    for quiz in quizzes:
+        for question in quiz.questions:
+            if question.kind == "multiple":
+                right, count = len(question.correct), len(question.options)
+                key = ("all right" if right == count else "all but one right" if right == count - 1
+                       else "one right" if right == 1 else "some right")
+                mix[key] += 1
+    total = sum(mix.values())
+    return (f"  multi-select questions: {total} ("
+            + ", ".join(f"{n} {label}" for label, n in mix.items()) + ")")
+
+
 def lint() -> tuple[list[str], list[str], list[str]]:
     """What ``clientcare check`` adds to validation: (report lines, errors, warnings).
 
@@ -362,6 +377,7 @@ def lint() -> tuple[list[str], list[str], list[str]]:
     report = cue_report()
     lines = report.lines()
     scenarios, quizzes = course_activities()
+    lines.append(multiple_choice_mix(quizzes))
     lines.append("Cue bots (options in the order 20 learners would see them):")
     lines += bot_scores(scenarios, quizzes).lines()
     errors = [f"cue: {p}" for p in report.problems()] + positional_references(scenarios, quizzes)

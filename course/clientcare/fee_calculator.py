@@ -269,7 +269,7 @@ def breakdown_html(breakdown) -> str:
         body.append(f"<tr{css}>{''.join(cells)}</tr>")
     return (
         '<div class="cc-table-scroll" role="region" aria-label="Itemised fee breakdown" tabindex="0">'
-        '<table class="cc-table clientcare-fees">'
+        '<table class="cc-table cc-fees-table">'
         "<caption>Itemised fee breakdown</caption>"
         f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )

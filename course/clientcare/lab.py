@@ -22,12 +22,17 @@ The Jupyter configuration for each view is package data in ``clientcare/jupyter/
 ``<view>/jupyter_server_config.py``, ``<view>/labconfig/page_config.json`` and,
 for learners, ``learner/nbgrader_config.py``. Run ``python -m clientcare.lab learner``
 (or ``instructor``) from the course folder; extra arguments go to ``jupyter lab``.
+
+Every lesson shares one format (:func:`tidy_lesson`): the same first instruction (Run All),
+numbered sections, code cells folded away. ``python -m clientcare.lab tidy`` rewrites the
+lessons in it after they are edited.
 """
 from __future__ import annotations
 
 import copy
 import json
 import os
+import re
 import sys
 from importlib import resources
 from pathlib import Path
@@ -41,6 +46,9 @@ FIRST_LESSON = "01-responsibility-to-clients.ipynb"
 COURSE_DIR_VARIABLE = "CLIENTCARE_COURSE_DIR"
 #: Extra folders whose notebooks are lessons (os.pathsep-separated); course/lessons always is.
 LESSONS_VARIABLE = "CLIENTCARE_LESSONS"
+
+# True while the learner's nbgrader_config.py reads the course's own (which reads the config path again).
+loading_course_config = False
 
 # Cell metadata a learner's JupyterLab changes while they read (collapsing, scrolling,
 # timing); on a lesson these never reach the disk.
@@ -112,6 +120,98 @@ def pre_save_hook(model: dict[str, Any], path: str, contents_manager: Any, **_kw
     model["content"] = clean_lesson(model["content"], _read_notebook(os_path.resolve()))
 
 
+# ---------------------------------------------------------------- the lessons' shared format
+
+#: The first instruction of every lesson, word for word (a Markdown cell after the title).
+FIRST_INSTRUCTION = (
+    "**How to use this lesson.** Choose **Run > Run All Cells** now, and each time you open the "
+    "lesson: it brings up every activity below (scenarios, reflections, the quiz, and any flashcards "
+    "or calculator). The code cells are folded away because you do not need to read or change them. "
+    "Your answers and scores are saved for you as you go."
+)
+
+
+def _is_instruction(cell: dict[str, Any]) -> bool:
+    """Is ``cell`` the lesson's first instruction, in this wording or an earlier one ("Run the cell below once")?"""
+    text = _text(cell).strip()
+    return cell.get("cell_type") == "markdown" and (
+        text.startswith("**How to use this lesson.**") or ("Run the cell below" in text and len(text) < 300))
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+_SECTION = re.compile(r"^## +(?:\d+\.\s+)?(?P<title>\S.*)$")
+
+
+def _text(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _number_sections(text: str, start: int) -> tuple[str, int]:
+    """Number the ``## `` headings of a Markdown cell from ``start`` (outside code blocks)."""
+    lines, fenced, number = text.split("\n"), False, start
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        match = None if fenced else _SECTION.match(line)
+        if match:
+            lines[i] = f"## {number}. {match.group('title')}"
+            number += 1
+    return "\n".join(lines), number
+
+
+def tidy_lesson(notebook: dict[str, Any], prefix: str = "cell", *, number_sections: bool = True) -> dict[str, Any]:
+    """A lesson in the course's shared format (what ``python -m clientcare.lab tidy`` writes):
+
+    - the first instruction, :data:`FIRST_INSTRUCTION`, right after the title cell;
+    - every ``## `` section heading numbered 1, 2, 3 ... in order (not on the progress page);
+    - every code cell folded away (``jupyter.source_hidden``), as code is not for learners to read;
+    - no outputs, execution counts or widget state; every cell with an id; one kernel spec.
+    """
+    notebook = clean_lesson(notebook)
+    cells = notebook.get("cells", [])
+    cells = [cell for index, cell in enumerate(cells) if not (index < 4 and _is_instruction(cell))]
+    title_at = next((i for i, cell in enumerate(cells) if cell.get("cell_type") == "markdown"
+                     and _text(cell).lstrip().startswith("# ")), -1)
+    instruction = {"cell_type": "markdown", "id": f"{prefix}-how-to-use", "metadata": {},
+                   "source": FIRST_INSTRUCTION}
+    cells.insert(title_at + 1, instruction)
+    number, used = 1, set()
+    for index, cell in enumerate(cells):
+        if not cell.get("id") or cell["id"] in used:
+            cell["id"] = f"{prefix}-{index:02d}"
+        used.add(cell["id"])
+        if cell.get("cell_type") == "markdown" and number_sections:
+            text, number = _number_sections(_text(cell), number)
+            cell["source"] = text
+        elif cell.get("cell_type") == "code":
+            cell.setdefault("metadata", {}).setdefault("jupyter", {})["source_hidden"] = True
+    notebook["cells"] = cells
+    metadata = notebook.setdefault("metadata", {})
+    metadata["kernelspec"] = dict(KERNELSPEC)
+    metadata["language_info"] = {"name": "python"}
+    notebook["nbformat"], notebook["nbformat_minor"] = 4, max(5, notebook.get("nbformat_minor", 5))
+    return notebook
+
+
+def lesson_text(notebook: dict[str, Any]) -> str:
+    """The lesson as Jupyter writes it to disk (so saving an unchanged lesson changes no byte)."""
+    import nbformat
+
+    return nbformat.writes(nbformat.from_dict(notebook)) + "\n"
+
+
+def tidy_lessons(folder: Path) -> list[Path]:
+    """Rewrite every lesson in ``folder`` in the shared format; returns the files changed."""
+    changed = []
+    for path in sorted(Path(folder).glob("[0-9][0-9]-*.ipynb")):
+        before = path.read_text(encoding="utf-8")
+        after = lesson_text(tidy_lesson(json.loads(before), prefix=f"l{path.name[:2]}",
+                                        number_sections=path.name[:2] != "00"))
+        if after != before:
+            path.write_text(after, encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
 # ---------------------------------------------------------------- the two views
 
 
@@ -161,8 +261,14 @@ def lab_command(view: str, course_dir: Path, extra: list[str] | None = None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["tidy"]:
+        folder = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[1] / "lessons"
+        for path in tidy_lessons(folder):
+            print(f"tidied {path}")
+        return 0
     if not argv or argv[0] not in VIEWS:
-        print(f"usage: python -m clientcare.lab {{{'|'.join(VIEWS)}}} [jupyter lab arguments]", file=sys.stderr)
+        print(f"usage: python -m clientcare.lab {{{'|'.join(VIEWS)}}} [jupyter lab arguments]\n"
+              "       python -m clientcare.lab tidy [lessons folder]", file=sys.stderr)
         return 2
     view, extra = argv[0], argv[1:]
     course_dir = Path(os.environ.get(COURSE_DIR_VARIABLE, os.getcwd()))

@@ -11,7 +11,9 @@ listed as a problem rather than hiding the rest of the page.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -19,28 +21,89 @@ from typing import Any, Mapping
 import ipywidgets as widgets
 import pandas as pd
 
-from .catalogue import lesson_heading, lesson_index
+from .catalogue import lesson_heading, lesson_index, lesson_references
 from .content import ContentError
+from .store import LearnerFile
+from .style import heading, themed
 from . import registry
 
-COLUMNS = ["lesson", "activity", "id", "title", "done", "status"]
+COLUMNS = ["lesson", "activity", "id", "title", "done", "status", "score"]
+LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
+
+
+# ---------------------------------------------------------------- where and how well (presentation)
+
+
+def _score(points: Any, out_of: Any) -> str:
+    """``3 of 4 (75%)``, or "" when there is nothing to score."""
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or not isinstance(out_of, (int, float)) \
+            or out_of <= 0:
+        return ""
+    return f"{points:g} of {out_of:g} ({round(100 * points / out_of)}%)"
+
+
+def best_scores() -> dict[tuple[str, str], str]:
+    """The learner's best score per (activity, id), shown apart from "finished", so a scenario
+    finished with no points is not mistaken for a good one."""
+    scores = {}
+    for scenario_id, record in LearnerFile("scenarios").load().items():
+        if isinstance(record, dict) and record.get("finished") is True:
+            scores[("Scenario", scenario_id)] = _score(record.get("best_score"), record.get("max_score"))
+    for quiz_id, record in LearnerFile("quiz").load().items():
+        if isinstance(record, dict) and record.get("attempts"):
+            activity = "Final test" if quiz_id == "final-test" else "Quiz"
+            scores[(activity, quiz_id)] = _score(record.get("best"), record.get("total"))
+    return scores
+
+
+_ACTIVITY_OF = {kind.show: kind.activity for kind in registry.KINDS if kind.show}
+
+
+def activity_places(lessons_dir: Path | None = None) -> dict[tuple[str, str], tuple[int, int]]:
+    """Where each activity is met: (activity, id) -> (lesson number, position in that lesson), from
+    the ``show_*("id")`` calls in the lesson notebooks (the first lesson that shows it)."""
+    lessons_dir = LESSONS_DIR if lessons_dir is None else lessons_dir
+    places: dict[tuple[str, str], tuple[int, int]] = {}
+    try:
+        references = lesson_references(lessons_dir)
+    except (OSError, ValueError, SyntaxError, KeyError):
+        return places
+    for position, (notebook, _cell, function, item_id) in enumerate(references):
+        if notebook[:2].isdigit() and notebook[:2] != "00" and function in _ACTIVITY_OF:  # 00: the progress page
+            places.setdefault((_ACTIVITY_OF[function], item_id), (int(notebook[:2]), position))
+    return places
+
+
+def lesson_files(lessons_dir: Path | None = None) -> dict[int, str]:
+    """Lesson number -> notebook file name, e.g. ``{6: "06-fees.ipynb"}`` (for links)."""
+    lessons_dir = LESSONS_DIR if lessons_dir is None else lessons_dir
+    found = (lesson_heading(path) for path in sorted(Path(lessons_dir).glob("[0-9][0-9]-*.ipynb")))
+    return {lesson.number: lesson.notebook for lesson in found if lesson}
 
 
 def progress_summary() -> pd.DataFrame:
-    """One row per activity: ``lesson, activity, id, title, done, status``, in lesson order.
+    """One row per activity: ``lesson, activity, id, title, done, status, score``, in lesson order.
 
-    Rows come from each kind's status function in :data:`clientcare.registry.KINDS` (in table
-    order within a lesson). ``lesson`` is empty for activities that belong to no single lesson
-    (flashcard decks, the final test). Content files that could not be read are listed in
-    ``summary.attrs["problems"]``.
+    Rows come from each kind's status function in :data:`clientcare.registry.KINDS`. An activity
+    a lesson shows belongs to that lesson, in the order the lesson shows it (:func:`activity_places`);
+    others keep their content file's lesson, in table order, and ``lesson`` is empty for those that
+    belong to no single lesson (e.g. the final test). ``score`` is the best score, apart from
+    ``done`` (finished). Content files that could not be read are in ``summary.attrs["problems"]``.
     """
     problems: list[str] = []
     rows = [{**row, "activity": kind.activity, "order": order}
             for order, kind in enumerate(registry.KINDS) if kind.status
             for row in kind.function("status")(problems)]
-    frame = pd.DataFrame(rows, columns=[*COLUMNS, "order"]).astype({"lesson": "Int64", "done": "bool"})
-    frame = frame.sort_values(["lesson", "order"], na_position="last", kind="stable")
-    frame = frame.drop(columns="order").reset_index(drop=True)
+    places, scores = activity_places(), best_scores()
+    for row in rows:  # an activity belongs to the lesson that shows it, in the order the lesson shows it
+        place = places.get((row["activity"], row["id"]))
+        row["place"] = place[1] if place else None
+        if place:
+            row["lesson"] = place[0]
+        row["score"] = scores.get((row["activity"], row["id"]), "")
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "place", "order"]).astype({"lesson": "Int64", "done": "bool"})
+    frame = frame.sort_values(["lesson", "place", "order"], na_position="last", kind="stable")
+    frame = frame.drop(columns=["place", "order"]).reset_index(drop=True)
     frame.attrs["problems"] = problems
     return frame
 
@@ -70,31 +133,115 @@ def _group_heading(lesson: Any, titles: dict[int, str]) -> str:
     return titles.get(int(lesson), f"Lesson {int(lesson)}")
 
 
-def progress_html(summary: pd.DataFrame, titles: dict[int, str] | None = None) -> str:
-    """The summary as headed HTML tables, one per lesson."""
+# ---------------------------------------------------------------- graded assignments
+
+
+def course_dir() -> Path:
+    """The course folder: the one the learner's JupyterLab was started for, else the package's own."""
+    return Path(os.environ.get("CLIENTCARE_COURSE_DIR") or LESSONS_DIR.parents[1])
+
+
+def assignment_status(course: Path | None = None, submissions: Path | None = None,
+                      course_id: str = "clientcare") -> list[dict[str, str]]:
+    """Each graded assignment of the course (``release/<name>``) with where the learner is with it:
+    not fetched, fetched (a link to open it), submitted (when), feedback ready (a link to it).
+
+    Fetched work and feedback are in the learner's ``learner/assignments/<name>/`` (see
+    :mod:`clientcare.lab`); submissions are in nbgrader's own record of what this learner
+    submitted (its cache in the Jupyter data folder)."""
+    course = course or course_dir()
+    if submissions is None:
+        from jupyter_core.paths import jupyter_data_dir
+
+        submissions = Path(jupyter_data_dir()) / "nbgrader_cache" / course_id
+    release = course / "release"
+    names = sorted(p.name for p in release.iterdir() if p.is_dir()) if release.is_dir() else []
+    rows = []
+    for name in names:
+        folder = course / "learner" / "assignments" / name
+        notebooks = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
+        sent = sorted(submissions.glob(f"*+{name}+*")) if submissions.is_dir() else []
+        feedback = sorted((folder / "feedback").glob(f"*/{name}.html")) if folder.is_dir() else []
+        row = {"name": name, "status": "Not fetched yet: open Nbgrader > Assignment List and press Fetch",
+               "link": "", "link_text": ""}
+        if notebooks:
+            row.update(status="Fetched, not submitted", link=f"../assignments/{name}/{notebooks[0].name}",
+                       link_text="Open the assignment")
+        if sent:
+            when = _submitted_on(sent[-1])
+            row["status"] = f"Submitted {when}" if when else "Submitted"
+        if feedback:
+            row.update(status=row["status"] + "; feedback ready",
+                       link=f"../assignments/{name}/feedback/{feedback[-1].parent.name}/{feedback[-1].name}",
+                       link_text="Read your feedback")
+        rows.append(row)
+    return rows
+
+
+def _submitted_on(folder: Path) -> str:
+    try:
+        stamp = (folder / "timestamp.txt").read_text(encoding="utf-8").strip()
+        moment = datetime.fromisoformat(stamp.replace(" UTC", "").replace("Z", ""))
+    except (OSError, ValueError):
+        return ""
+    return f"on {moment.day} {moment:%B %Y} at {moment:%H:%M}"
+
+
+def _link(href: str, text: str) -> str:
+    return f'<a href="{html.escape(href, quote=True)}">{html.escape(text)}</a>' if href else ""
+
+
+def assignments_html(rows: list[dict[str, str]]) -> str:
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><th scope='row' class='cc-text-cell'>{html.escape(row['name'])}</th>"
+        f"<td>{html.escape(row['status'])}</td><td>{_link(row['link'], row['link_text'])}</td></tr>"
+        for row in rows
+    )
+    return (heading("Graded assignments", 3, css="cc-subtitle")
+            + '<div class="cc-table-scroll" role="region" tabindex="0" aria-label="Graded assignments">'
+            '<table class="cc-table cc-progress-table">'
+            '<thead><tr><th scope="col">Assignment</th><th scope="col">Where you are</th>'
+            f'<th scope="col">Open</th></tr></thead><tbody>{body}</tbody></table></div>')
+
+
+# ---------------------------------------------------------------- the page
+
+
+def progress_html(summary: pd.DataFrame, titles: dict[int, str] | None = None,
+                  files: dict[int, str] | None = None, assignments: list[dict[str, str]] | None = None) -> str:
+    """The summary as headed HTML tables, one per lesson in lesson order, each headed by a link to
+    the lesson; finished and best score in separate columns; then the graded assignments."""
     titles = lesson_titles() if titles is None else titles
+    files = lesson_files() if files is None else files
     if summary.empty:
         return "<p>There are no activities in the course yet.</p>"
     done, total = int(summary["done"].sum()), len(summary)
-    parts = [f"<p><b>You have completed {done} of {total} activities.</b></p>"]
+    parts = [f"<p><b>You have completed {done} of {total} activities.</b> "
+             "An activity is complete once you have finished it (or written your reflection, or know every "
+             "card); its best score is shown beside it.</p>"]
     for lesson, group in summary.groupby("lesson", dropna=False, sort=True):
-        heading = html.escape(_group_heading(lesson, titles))
-        parts.append(f"<h4>{heading} ({int(group['done'].sum())} of {len(group)} done)</h4>")
-        parts.append('<table class="clientcare-progress"><thead><tr><th scope="col">Activity</th>'
-                     '<th scope="col">Title</th><th scope="col">Done</th><th scope="col">Progress</th>'
-                     "</tr></thead><tbody>")
+        title = html.escape(_group_heading(lesson, titles))
+        file = None if pd.isna(lesson) else files.get(int(lesson))
+        linked = f'<a href="{html.escape(file, quote=True)}">{title}</a>' if file else title
+        parts.append(f'<h3 class="cc-subtitle">{linked} ({int(group["done"].sum())} of {len(group)} done)</h3>')
+        parts.append(f'<div class="cc-table-scroll" role="region" tabindex="0" aria-label="{title}: your activities">'
+                     '<table class="cc-table cc-progress-table"><thead><tr>'
+                     '<th scope="col">Activity</th><th scope="col">Title</th><th scope="col">Complete</th>'
+                     '<th scope="col">Best score</th><th scope="col">Progress</th></tr></thead><tbody>')
         for row in group.itertuples(index=False):
-            mark = "✔ Yes" if row.done else "Not yet"
-            parts.append(f"<tr><td>{row.activity}</td><td>{html.escape(row.title)}</td>"
-                         f"<td>{mark}</td><td>{html.escape(row.status)}</td></tr>")
-        parts.append("</tbody></table>")
+            mark = "Yes" if row.done else "Not yet"
+            parts.append(f"<tr><td>{row.activity}</td><th scope='row' class='cc-text-cell'>{html.escape(row.title)}</th>"
+                         f"<td>{mark}</td><td>{html.escape(row.score) or '–'}</td>"
+                         f"<td>{html.escape(row.status)}</td></tr>")
+        parts.append("</tbody></table></div>")
+    parts.append(assignments_html(assignment_status() if assignments is None else assignments))
     problems = summary.attrs.get("problems") or []
     if problems:
         items = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
         parts.append(f"<p>Some course content could not be read; please tell your instructor:</p><ul>{items}</ul>")
-    style = ("<style>.clientcare-progress{border-collapse:collapse;margin-bottom:8px}"
-             ".clientcare-progress th,.clientcare-progress td{padding:2px 10px;text-align:left}</style>")
-    return style + "".join(parts)
+    return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -102,11 +249,12 @@ class Progress:
     """What the progress page reports against: the lesson headings (activities come from content)."""
 
     lesson_titles: Mapping[int, str]
+    lesson_files: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def load_progress() -> Progress:
-    """The course's progress page: lesson headings read from the lesson notebooks."""
-    return Progress(MappingProxyType(lesson_titles()))
+    """The course's progress page: lesson headings and notebooks."""
+    return Progress(MappingProxyType(lesson_titles()), MappingProxyType(lesson_files()))
 
 
 class ProgressSession:
@@ -120,7 +268,7 @@ class ProgressSession:
         self.summary = progress_summary()
 
     def html(self) -> str:
-        return progress_html(self.summary, dict(self.progress.lesson_titles))
+        return progress_html(self.summary, dict(self.progress.lesson_titles), dict(self.progress.lesson_files))
 
 
 class ProgressView(widgets.VBox):
@@ -132,7 +280,9 @@ class ProgressView(widgets.VBox):
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
                                              tooltip="Read your latest progress again")
         self.refresh_button.on_click(lambda _button: self.refresh())
-        super().__init__([widgets.HTML("<h3>My progress</h3>"), self.refresh_button, self.page])
+        # An <h2>: the progress notebook itself has only its "# My progress" title above.
+        super().__init__([widgets.HTML(heading("Your progress so far", 2)), self.refresh_button, self.page])
+        themed(self, "progress")
 
     def refresh(self) -> None:
         self.session.refresh()

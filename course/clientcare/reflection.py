@@ -17,7 +17,7 @@ import ipywidgets as widgets
 
 from .content import (
     CONTENT_DIR, ContentError, check_known_fields, field, file_ids, identifier, load_item, require_mapping,
-    unique, where,
+    markdown_html, unique, where,
 )
 from .content import loaded_items
 from .registry import progress_row
@@ -161,7 +161,7 @@ class ReflectionView(widgets.VBox):
         # An <h3>: lessons put their reflections under a "## Reflection" section heading.
         self.heading = widgets.HTML(
             heading(f"Reflection: {reflection.title}", 3, element_id=f"reflection-{reflection.id}")
-            + f"<p>{html.escape(reflection.prompt)}</p>"
+            + markdown_html(reflection.prompt)
         )
         self.text = widgets.Textarea(
             value=session.text,

@@ -216,3 +216,8 @@ def test_a_strong_ending_after_a_flagged_mistake_is_named(content_dir, monkeypat
     found = strong_after_flagged_mistakes([load_scenario("chain")])
     assert found == ["scenarios/chain.yaml: ending 'end' (strong) is reached after the 0-point choice that set "
                      "kept_quiet: d0: choice 2 (Say nothing yet.)"]
+
+
+def test_the_report_shows_how_many_options_are_right_in_multi_select_questions(quiz):
+    assert cues.multiple_choice_mix([quiz]) == (
+        "  multi-select questions: 3 (0 one right, 0 some right, 2 all but one right, 1 all right)")

@@ -128,7 +128,7 @@ def test_a_broken_content_file_is_reported_not_fatal(course):
 
 def test_html_groups_by_lesson_with_titles(course):
     LearnerFile("scenarios").save({"alpha": {"finished": True, "best_score": 2, "max_score": 2}})
-    text = progress_html(progress_summary(), titles={2: "Lesson 2: What a client is"})
+    text = progress_html(progress_summary(), titles={2: "Lesson 2: What a client is"}, files={}, assignments=[])
     assert "You have completed 1 of 7 activities." in text
     assert "Lesson 1 (1 of 1 done)" in text
     assert "Lesson 2: What a client is (0 of 4 done)" in text
@@ -141,8 +141,8 @@ def test_widget_refreshes_after_more_work(course):
     html_widget = page.children[-1]
     assert "completed 0 of 7" in html_widget.value
     LearnerFile("flashcards").save({"deck": {"known": ["a", "b", "c"]}})
-    refresh = page.children[1]
-    assert refresh.description == "Refresh" and refresh.tooltip
+    refresh = page.refresh_button
+    assert refresh in page.children and refresh.description == "Refresh" and refresh.tooltip
     refresh.click()
     assert "completed 1 of 7" in html_widget.value
 
@@ -157,3 +157,56 @@ def test_lesson_titles_come_from_the_notebooks(tmp_path):
 def test_the_real_course_summary_builds(learner_home):
     summary = progress_summary()
     assert "client-care" in set(summary["id"]) and "final-test" in set(summary["id"])
+
+
+def test_finished_and_best_score_are_shown_apart(course):
+    # issue 14: a scenario finished with 0 points showed as "Yes, done" and nothing else.
+    LearnerFile("scenarios").save({"alpha": {"finished": True, "best_score": 0, "max_score": 4}})
+    summary = progress_summary()
+    assert row(summary, "alpha")["done"] and row(summary, "alpha")["score"] == "0 of 4 (0%)"
+    text = progress_html(summary, titles={}, files={}, assignments=[])
+    assert "<td>Yes</td><td>0 of 4 (0%)</td>" in text
+
+
+def test_activities_belong_to_the_lesson_that_shows_them_in_its_order(course, tmp_path, monkeypatch):
+    from clientcare import progress
+
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    code = ['show_scenario("beta")', 'show_flashcards("deck")', 'show_scenario("alpha")']
+    cells = [{"cell_type": "markdown", "source": "# Lesson 2: Clients"}] + [
+        {"cell_type": "code", "source": source} for source in code]
+    (lessons / "02-clients.ipynb").write_text(json.dumps({"cells": cells}))
+    monkeypatch.setattr(progress, "LESSONS_DIR", lessons)
+    summary = progress_summary()
+    lesson_two = summary[summary["lesson"] == 2]
+    assert list(lesson_two["id"])[:3] == ["beta", "deck", "alpha"]  # as the lesson shows them
+    assert row(summary, "deck")["lesson"] == 2  # not "Across the course"
+    text = progress_html(summary, titles={2: "Lesson 2: Clients"}, files={2: "02-clients.ipynb"}, assignments=[])
+    assert '<a href="02-clients.ipynb">Lesson 2: Clients</a>' in text
+
+
+def test_graded_assignments_with_where_the_learner_is(tmp_path):
+    from clientcare.progress import assignment_status, assignments_html
+
+    course, cache = tmp_path / "course", tmp_path / "cache"
+    for name in ("confidentiality", "fee-proposals", "client-feedback"):
+        (course / "release" / name).mkdir(parents=True)
+    fetched = course / "learner" / "assignments" / "fee-proposals"
+    fetched.mkdir(parents=True)
+    (fetched / "fee-proposals.ipynb").write_text("{}")
+    done = course / "learner" / "assignments" / "confidentiality"
+    (done / "feedback" / "2026-11-30 10:00:00.000000 UTC").mkdir(parents=True)
+    (done / "confidentiality.ipynb").write_text("{}")
+    (done / "feedback" / "2026-11-30 10:00:00.000000 UTC" / "confidentiality.html").write_text("<html/>")
+    sent = cache / "learner+confidentiality+2026-11-28 09:30:00.000000 UTC"
+    sent.mkdir(parents=True)
+    (sent / "timestamp.txt").write_text("2026-11-28 09:30:00.000000 UTC")
+    rows = {row["name"]: row for row in assignment_status(course, cache)}
+    assert rows["client-feedback"]["status"].startswith("Not fetched yet")
+    assert rows["fee-proposals"]["status"] == "Fetched, not submitted"
+    assert rows["fee-proposals"]["link"] == "../assignments/fee-proposals/fee-proposals.ipynb"
+    assert rows["confidentiality"]["status"] == "Submitted on 28 November 2026 at 09:30; feedback ready"
+    assert rows["confidentiality"]["link"].endswith("/feedback/2026-11-30 10:00:00.000000 UTC/confidentiality.html")
+    text = assignments_html(list(rows.values()))
+    assert "Read your feedback" in text and "Open the assignment" in text

@@ -159,3 +159,37 @@ def axe_violations(page: Page) -> tuple[dict, list[str]]:
     problems = [f"{v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"])
                 for v in results["violations"]]
     return results, problems
+
+
+_ARIA_JS = """
+(selector) => {
+  const problems = [];
+  const nameOf = (el) => (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean)
+    .map(id => (document.getElementById(id) || {textContent: ''}).textContent.trim()).join(' ');
+  for (const root of document.querySelectorAll(selector)) {
+    for (const box of root.querySelectorAll('.widget-radio-box, .jupyter-widget-radio-box')) {
+      if (box.getAttribute('role') !== 'radiogroup') problems.push('radio buttons not in a radiogroup');
+      else if (!nameOf(box)) problems.push('a radiogroup without a name (its question)');
+    }
+    for (const group of root.querySelectorAll('.clientcare-choices.cc-group')) {
+      if (group.querySelector('input[type=checkbox]') && (group.getAttribute('role') !== 'group' || !nameOf(group)))
+        problems.push('tick boxes of a question not in a group named by the question');
+    }
+    for (const button of root.querySelectorAll('.widget-toggle-button, .jupyter-widget-toggle-button')) {
+      const pressed = button.classList.contains('mod-active') ? 'true' : 'false';
+      if (button.getAttribute('aria-pressed') !== pressed)
+        problems.push(`toggle "${button.textContent.trim()}" has aria-pressed=${button.getAttribute('aria-pressed')}, shows ${pressed}`);
+    }
+    for (const slider of root.querySelectorAll('[role="slider"]')) {
+      if (!nameOf(slider) && !slider.getAttribute('aria-label')) problems.push('a slider without a name');
+    }
+  }
+  return problems;
+}
+"""
+
+
+def aria_problems(page: Page) -> list[str]:
+    """What ipywidgets' markup cannot say and clientcare/static/accessibility.js adds: radio groups and
+    tick-box groups named by their question, toggles that say whether they are pressed, named sliders."""
+    return page.evaluate(_ARIA_JS, WIDGETS)

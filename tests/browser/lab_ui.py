@@ -215,3 +215,32 @@ def save_notebook(page: Page) -> None:
     """File > Save Notebook, and wait until the tab no longer shows unsaved changes."""
     choose_menu_item(page, "File", "Save Notebook")
     expect(page.locator(".jp-mod-current.jp-mod-dirty")).to_have_count(0, timeout=15_000)
+
+
+def exercise_widgets(page: Page) -> None:
+    """Bring out every state a widget colours differently, as a learner would by using it: a choice
+    in each scenario (verdict, score, Restart), the first option of every quiz question and Submit
+    (Correct / Not quite), a flashcard turned over and marked known (a pressed toggle), and an
+    unreadable number in the fee calculator (the error beside its line)."""
+    notebook = page.locator(NOTEBOOK)
+    for scenario in notebook.locator(".clientcare-scenario").all():
+        scenario.locator(".clientcare-choice").first.click()
+        expect(scenario.get_by_role("status").first).to_be_visible()
+    for quiz in notebook.locator(".clientcare-quiz").all():
+        for group in quiz.locator(".clientcare-choices").all():
+            options = group.locator("input[type=radio], input[type=checkbox]")
+            if options.count():
+                options.first.check()
+            elif group.locator("input[type=text]").count():
+                group.locator("input[type=text]").first.fill("1")
+        quiz.get_by_role("button", name="Submit answers").click()
+        expect(quiz.get_by_role("status").filter(has_text="Your score")).to_be_visible()
+    for deck in notebook.locator(".clientcare-flashcards").all():
+        deck.get_by_role("button", name="Show answer").click()
+        deck.get_by_role("button", name=re.compile("I know this")).click()
+        expect(deck.locator(".mod-active")).to_have_count(1)
+    for calculator in notebook.locator(".clientcare-fees").all():
+        hours = calculator.get_by_role("textbox", name="Hours each").first
+        hours.fill("lots")
+        hours.press("Enter")
+        expect(calculator.locator(".cc-field-error").first).to_be_visible()

@@ -155,3 +155,16 @@ def test_scratch_courses_keep_their_own_gradebook_whatever_the_system_says(jupyt
 def test_every_instructor_command_takes_the_course_folder(command):
     assert build_parser().parse_args(command).course == "."  # the current directory, as nbgrader
     assert build_parser().parse_args([*command, "--course", "/srv/course"]).course == "/srv/course"
+
+
+@pytest.mark.slow
+def test_a_config_on_the_path_that_loads_the_course_file_does_not_loop(jupyter, course):
+    """The learner's JupyterLab view puts such a file on the config path (clientcare/jupyter/learner)."""
+    _, path_folder = jupyter
+    (path_folder / "nbgrader_config.py").write_text(
+        f"load_subconfig({str(course / 'nbgrader_config.py')!r})\n"
+        'c.Exchange.assignment_dir = "/tmp/learner-assignments"\n')
+    seen = nbgrader_sees(course)
+    assert seen == clientcare_sees(course)
+    assert seen["db_url"] == f"sqlite:///{course / 'gradebook.db'}" and seen["exchange"] == str(course / "exchange")
+    assert course_config(course).Exchange.assignment_dir == "/tmp/learner-assignments"

@@ -65,12 +65,28 @@ def _load(name: str, folders: list[str]) -> Config:
     return merged
 
 
-def config_before_course() -> Config:
-    """What nbgrader has read before the course's own file: the config path's jupyter and nbgrader configs."""
-    folders = config_search_path()
-    config = _load("jupyter_config", folders)
-    config.merge(_load(CONFIG_NAME, folders))
-    return config
+_reading = False  # config_before_course is running (a config file on the path may load the course file)
+
+
+def config_before_course() -> Config | None:
+    """What nbgrader has read before the course's own file: the config path's jupyter and nbgrader configs.
+
+    A file on the config path may itself load the course's file (the learner's JupyterLab view does,
+    with ``load_subconfig``); the course file then calls this again while the path is being read.
+    That inner call returns None instead of reading the path for ever, and the course file then
+    sets none of its defaults, so what this returns holds only what was really set before it.
+    """
+    global _reading
+    if _reading:
+        return None
+    _reading = True
+    try:
+        folders = config_search_path()
+        config = _load("jupyter_config", folders)
+        config.merge(_load(CONFIG_NAME, folders))
+        return config
+    finally:
+        _reading = False
 
 
 def course_config(root: Path | str = ".") -> Config:
@@ -79,7 +95,7 @@ def course_config(root: Path | str = ".") -> Config:
     if not (root / f"{CONFIG_NAME}.py").is_file() and not (root / f"{CONFIG_NAME}.json").is_file():
         raise GradebookError(f"{root} is not a course folder: it has no {CONFIG_NAME}.py "
                              "(use --course DIR, or run the command in the course folder)")
-    config = config_before_course()
+    config = config_before_course() or Config()
     config.merge(_load(CONFIG_NAME, [str(root)]))
     config.CourseDirectory.root = str(root)  # as nbgrader's --CourseDirectory.root / being run in root
     return config

@@ -215,15 +215,28 @@ def install_kernelspec(prefix: str = sys.prefix) -> Path:
     "clientcare-grader"``.
     """
     folder = Path(prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
-    folder.mkdir(parents=True, exist_ok=True)
     spec = {
         "argv": [sys.executable, "-m", "clientcare.instructor.sandbox", "-f", "{connection_file}"],
         "display_name": DISPLAY_NAME,
         "language": "python",
         "metadata": {"debugger": False},
     }
-    (folder / "kernel.json").write_text(json.dumps(spec, indent=2) + "\n")
+    text = json.dumps(spec, indent=2) + "\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    spec_file = folder / "kernel.json"
+    if not _same_spec(spec_file, spec):  # a grader without write access uses the spec root installed
+        spec_file.write_text(text)
     return folder
+
+
+def _same_spec(spec_file: Path, spec: dict) -> bool:
+    """Whether ``spec_file`` already says ``spec`` (the interpreter compared as a file, not a name)."""
+    try:
+        found = json.loads(spec_file.read_text())
+        same_python = os.path.samefile(found["argv"][0], spec["argv"][0])
+    except (OSError, ValueError, KeyError, IndexError):
+        return False
+    return same_python and {**found, "argv": found["argv"][1:]} == {**spec, "argv": spec["argv"][1:]}
 
 
 # ---------------------------------------------------------------- 1. resources
