@@ -4,8 +4,8 @@ Each worker is one long-lived process that loads nbgrader once and then grades
 learner after learner through nbgrader's own Python API (the same code path as
 ``nbgrader autograde``, so the same grades), instead of paying nbgrader's start-up
 for every learner. A whole-notebook time budget stops one runaway submission
-from holding up the cohort: once a submission has used its budget, every
-remaining cell gets at most a second before it is interrupted.
+from holding up the cohort: once a submission has used its budget, nothing more
+of it runs and its parts not yet graded score 0 (``JudgedExecute.notebook_budget``).
 
 Works with any gradebook nbgrader supports (SQLite by default, PostgreSQL via
 ``db_url`` / ``CLIENTCARE_DB_URL``).
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TextIO
 
-from .course import tools_on_path
+from .course import NbgraderError, tools_on_path
 from .integrity import LOG_PREFIX, notable_errors
 from .submission_files import preflight
 from .sandbox import install_kernelspec
@@ -38,25 +38,6 @@ class Outcome:
     ok: bool
     seconds: float
     message: str = ""
-
-
-class NotebookBudget:
-    """nbclient ``timeout_func``: per-cell timeout, capped by what is left of the notebook's budget."""
-
-    def __init__(self, per_cell: float, per_notebook: float):
-        self.per_cell, self.per_notebook = per_cell, per_notebook
-        self.deadline = time.monotonic() + per_notebook
-
-    def start(self) -> None:
-        self.deadline = time.monotonic() + self.per_notebook
-
-    @property
-    def exhausted(self) -> bool:
-        return time.monotonic() >= self.deadline
-
-    def __call__(self, cell) -> int:
-        remaining = self.deadline - time.monotonic()
-        return max(1, int(min(self.per_cell, remaining)))
 
 
 def load_course_config(root: Path):
@@ -95,32 +76,27 @@ def _start_worker(root: str, notebook_budget: float) -> None:
     # instructor's terminal for the progress bar. nbgrader's own log is captured per learner.
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
     config = load_course_config(Path(root))
-    per_cell = config.ExecutePreprocessor.get("timeout", 30)
-    budget = NotebookBudget(per_cell, notebook_budget)
-    config.Execute.timeout_func = budget
+    config.JudgedExecute.notebook_budget = float(notebook_budget)  # a hard cap, enforced by JudgedExecute
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     api.log.setLevel(logging.WARNING)
-    _worker.update(api=api, budget=budget)
+    _worker.update(api=api)
 
 
 def _grade_one(assignment: str, student: str) -> Outcome:
-    api, budget = _worker["api"], _worker["budget"]
+    api = _worker["api"]
     coursedir = api.coursedir
     started = time.monotonic()
     notes = preflight(Path(coursedir.format_path(coursedir.submitted_directory, student, assignment)),
                       Path(coursedir.format_path(coursedir.release_directory, ".", assignment)))
-    budget.start()
     result = api.autograde(assignment, student, force=True, create=True)
     seconds = time.monotonic() - started
+    # The grader's notes are in the graded notebooks' metadata; the log has those of a notebook never written.
+    notes += notable_errors(Path(coursedir.format_path(coursedir.autograded_directory, student, assignment)))
     notes += [line.split(LOG_PREFIX, 1)[1].strip() for line in (result.get("log") or "").splitlines()
               if LOG_PREFIX in line]
-    notes += notable_errors(Path(coursedir.format_path(coursedir.autograded_directory, student, assignment)))
-    if budget.exhausted:
-        notes.append(f"the notebook used its whole time budget ({budget.per_notebook:g} s); cells still running "
-                     "were stopped and score 0")
     if not result.get("success"):
         notes.append(_failure_reason(result))
-    return Outcome(student, bool(result.get("success")), seconds, "; ".join(notes))
+    return Outcome(student, bool(result.get("success")), seconds, "; ".join(dict.fromkeys(notes)))
 
 
 def _failure_reason(result: dict) -> str:
@@ -171,7 +147,7 @@ def grade_cohort(
     on_result: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Autograde every submitted learner's ``assignment`` in ``root``; returns one Outcome per learner."""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     from .config import gradebook_url
 
@@ -182,8 +158,14 @@ def grade_cohort(
     workers = max(1, min(workers or default_workers(), len(students)))
     config = load_course_config(root)
     tools_on_path(os.environ)  # workers inherit it
-    with Gradebook(gradebook_url(root, config)):
-        pass  # create or upgrade the gradebook once, before workers race to do it
+    with Gradebook(gradebook_url(root, config)) as gradebook:
+        # (this also creates or upgrades the gradebook once, before workers race to do it)
+        try:
+            gradebook.find_assignment(assignment)
+        except MissingEntry:
+            raise NbgraderError(f"the gradebook has no assignment '{assignment}': generate it first with "
+                                f"`clientcare release {assignment}` (nbgrader generate_assignment), then grade "
+                                "again") from None
     install_kernelspec()  # the sandboxed kernel nbgrader_config.py names
     outcomes = []
     context = multiprocessing.get_context("spawn")
