@@ -207,3 +207,19 @@ def test_output_floods_are_cut_down(graded):
         assert graded_nb.stat().st_size < 1_000_000, f"{student}: {graded_nb.stat().st_size:,} bytes kept"
     text = (course.root / "autograded" / "huge-image" / A / f"{A}.ipynb").read_text()
     assert "image/png output of" in text and "removed" in text
+
+
+def test_grading_an_assignment_the_gradebook_does_not_know_says_so_clearly(tmp_path, capsys):
+    """A common instructor mistake (no `generate_assignment` yet) is one clear message, not a traceback."""
+    import shutil
+
+    from clientcare.cli import main
+
+    course = make_scratch_course(tmp_path / "course")
+    folder = course.root / "submitted" / "ada" / A
+    folder.mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parents[2] / "release" / A / f"{A}.ipynb", folder)
+    assert main(["grade", A, "--course", str(course.root)]) == 1
+    error = capsys.readouterr().err
+    assert f"the gradebook has no assignment '{A}'" in error and f"clientcare release {A}" in error
+    assert "Traceback" not in error
