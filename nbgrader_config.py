@@ -57,39 +57,55 @@ c.Exchange.path_includes_course = True
 # Only notebooks are graded; data files next to them are released too.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
-# Learners' code runs under these limits when autograded, in a scratch folder, in a
-# sandboxed kernel that cannot read the course's source, submissions or gradebook.
-c.ExecutePreprocessor.timeout = 30          # seconds per cell
-c.ExecutePreprocessor.startup_timeout = 60  # seconds for a kernel to start
-c.ExecutePreprocessor.interrupt_on_timeout = True
-c.Execute.kernel_name = "clientcare-grader"  # course/clientcare/instructor/sandbox.py, installed by `make`
-c.IsolatedExecute.protected_paths = [
+# Learners' code runs in the learner's kernel (sandboxed, see course/clientcare/instructor/sandbox.py),
+# in a scratch copy of the submission; the autograded TEST cells run in the grader, outside that kernel,
+# and call the learner's functions with plain data only (course/clientcare/instructor/preprocessors/
+# judged_execute.py and codec.py), so nothing learner code does can change a verdict.
+P = "clientcare.instructor.preprocessors."
+c.JudgedExecute.kernel_name = "clientcare-grader"  # installed by `make`
+c.JudgedExecute.timeout = 30                       # seconds per cell (a test cell's calls together)
+c.JudgedExecute.startup_timeout = 60               # seconds for a kernel to start
+c.JudgedExecute.notebook_budget = 120.0            # seconds of learner code per notebook, a hard cap
+c.JudgedExecute.trusted_directory = os.path.join(HERE, "source")
+# What the sandboxed kernel may not read or write: the course's tests, learners' work, grades, the grader's
+# own configuration and code (appending to them would change later runs) and the exchange.
+c.JudgedExecute.protected_paths = [
     os.path.join(HERE, name)
-    for name in ("source", "submitted", "autograded", "feedback", "gradebook.db", ".git")
-] + [EXCHANGE_ROOT]
+    for name in ("source", "release", "submitted", "autograded", "feedback", "export", "gradebook.db",
+                 "nbgrader_config.py", ".git")
+] + [EXCHANGE_ROOT, os.path.dirname(os.path.abspath(__import__("clientcare").__file__))]
+# nbgrader's own Execute settings, kept equal for anything that reads them (and stock `nbgrader autograde`
+# if JudgedExecute is taken out of the list below)
+c.ExecutePreprocessor.timeout = c.JudgedExecute.timeout
+c.ExecutePreprocessor.startup_timeout = c.JudgedExecute.startup_timeout
+
+# Learner files are data, for stock `nbgrader autograde` too: links, special files and files the
+# release does not have are set aside (to set-aside/), unsafe student ids are refused
+# (course/clientcare/instructor/submission_files.py; `clientcare grade` runs the same first).
+from clientcare.instructor.submission_files import autograde_pre_convert_hook  # noqa: E402
+
+c.Autograde.pre_convert_hook = autograde_pre_convert_hook(c.CourseDirectory.root)
 
 # Restore graded cells a learner deleted, so they score 0 for them instead of crashing.
 c.OverwriteCells.add_missing_cells = True
 
 # Integrity: grade the learner's answers on the release's own cells (edited, deleted,
-# duplicated or reordered test cells cannot change a grade), and cut output floods.
-# See course/clientcare/instructor/integrity.py.
+# duplicated or reordered test cells cannot change a grade).
 c.NormaliseSubmission.release_directory = os.path.join(HERE, "release")
 c.Autograde.sanitize_preprocessors = [
-    "clientcare.instructor.integrity.NormaliseSubmission",
+    P + "NormaliseSubmission",
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
-    "clientcare.instructor.integrity.MarkGradedCells",
 ]
 c.Autograde.autograde_preprocessors = [
-    "clientcare.instructor.integrity.IsolatedExecute",
+    P + "JudgedExecute",                 # in place of nbgrader's Execute
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "clientcare.instructor.integrity.LimitRichOutput",
+    P + "InertOutput",                   # learner HTML/JS/SVG shown as text (feedback and formgrader)
+    P + "LimitRichOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
@@ -100,11 +116,14 @@ c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",
 }
 
-# Feedback shows which tests passed or failed and their messages, never the
-# hidden test code (nbgrader would show it by default).
+# Feedback shows which tests passed or failed, with the failed hidden checks' `# Checks:` line,
+# never hidden test code, inputs or expected values (nbgrader would show the code by default),
+# nothing live, and the grader's notes in a cell at the top.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "clientcare.instructor.feedback.HideHiddenTests",
+    P + "HideHiddenTests",
+    P + "InertOutput",
+    P + "FeedbackNotes",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 

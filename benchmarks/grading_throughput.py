@@ -1,12 +1,19 @@
-"""Benchmark: stock `nbgrader autograde` against `clientcare grade` on the same synthetic cohort.
+"""Benchmark: what the grading boundary costs per submission, against PLAIN stock nbgrader, in one run.
 
-Builds two identical temporary courses with N synthetic learners (complete,
-blank and partly done) for one assignment, grades one with stock nbgrader (one
-process, learners in turn) and the other with the parallel grader, checks the
-grades are identical, and prints both times and the ratio. A measurement, not a
-test: run it on a quiet machine.
+Builds identical temporary courses with N synthetic learners (complete, blank and partly
+done) for one assignment and grades them three ways, one after the other on the same machine:
 
-    .venv/bin/python benchmarks/grading_throughput.py --learners 200
+1. plain stock nbgrader: ``nbgrader autograde`` with nbgrader's own defaults (its Execute
+   preprocessor, the notebook's ``python3`` kernel, no course configuration), learners in turn;
+2. the course's configuration, also as ``nbgrader autograde`` learners in turn: the release
+   skeleton, the sandboxed kernel, tests judged outside it (``JudgedExecute``), inert outputs;
+   the difference from (1) per learner is the boundary's cost;
+3. ``clientcare grade``: the same configuration with parallel workers (throughput).
+
+It checks the grades are identical in all three and prints the times side by side. A
+measurement, not a test: run it on a quiet machine.
+
+    .venv/bin/python benchmarks/grading_throughput.py --learners 60
 """
 from __future__ import annotations
 
@@ -19,18 +26,25 @@ import time
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 
 from clientcare.instructor.course import make_scratch_course
 from clientcare.instructor.grading import ProgressBar, default_workers, grade_cohort
 from clientcare.instructor.results import question_scores
 from clientcare.instructor.synthetic import ALL, Learner, solution_cells, submit
 
+PLAIN_CONFIG = '''"""Plain stock nbgrader: nothing but the course id (every preprocessor and the kernel are nbgrader's defaults)."""
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "clientcare"
+'''
 
-def build(root: Path, assignment: str, learners: int, seed: int = 7):
+
+def build(root: Path, assignment: str, learners: int, plain: bool, seed: int = 7):
     course = make_scratch_course(root)
+    if plain:
+        (course.root / "nbgrader_config.py").write_text(PLAIN_CONFIG)
     course.nbgrader("generate_assignment", assignment, "--force", isolated=True)
-    ids = sorted(solution_cells(nbformat.read(course.root / "source" / assignment / f"{assignment}.ipynb", as_version=4)))
+    ids = sorted(solution_cells(nbformat.read(course.root / "source" / assignment / f"{assignment}.ipynb",
+                                              as_version=4)))
     rng = random.Random(seed)
     for number in range(learners):
         solved = ALL if number % 3 == 0 else ([] if number % 10 == 1 else rng.sample(ids, rng.randint(1, len(ids))))
@@ -38,36 +52,49 @@ def build(root: Path, assignment: str, learners: int, seed: int = 7):
     return course
 
 
+def timed_autograde(course, assignment: str) -> float:
+    started = time.monotonic()
+    course.nbgrader("autograde", assignment, "--force", isolated=True)
+    return time.monotonic() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--learners", type=int, default=200)
+    parser.add_argument("--learners", type=int, default=30)
     parser.add_argument("--workers", type=int, default=None, help="default: clientcare grade's own default")
     parser.add_argument("--assignment", default="fee-proposals")
     args = parser.parse_args()
+    n = args.learners
 
     with tempfile.TemporaryDirectory(prefix="clientcare-bench-") as scratch:
-        stock_course = build(Path(scratch) / "stock", args.assignment, args.learners)
-        ours_course = build(Path(scratch) / "parallel", args.assignment, args.learners)
-        print(f"{args.learners} learners, assignment {args.assignment}, {os.cpu_count()} cores", flush=True)
+        plain = build(Path(scratch) / "plain", args.assignment, n, plain=True)
+        serial = build(Path(scratch) / "serial", args.assignment, n, plain=False)
+        parallel = build(Path(scratch) / "parallel", args.assignment, n, plain=False)
+        print(f"{n} learners, assignment {args.assignment}, {os.cpu_count()} cores, "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
+        stock = timed_autograde(plain, args.assignment)
+        print(f"1. plain stock nbgrader autograde (python3 kernel, nbgrader's preprocessors): "
+              f"{stock:6.1f} s  {stock / n:5.2f} s per learner", flush=True)
+        ours = timed_autograde(serial, args.assignment)
+        print(f"2. nbgrader autograde with the course's boundary (sandboxed kernel, tests judged outside): "
+              f"{ours:6.1f} s  {ours / n:5.2f} s per learner", flush=True)
+        print(f"   the boundary's cost: {(ours - stock) / n:+.2f} s per learner ({ours / stock:.2f}x plain stock)",
+              flush=True)
+        bar = ProgressBar(n, stream=sys.stdout)
         started = time.monotonic()
-        stock_course.nbgrader("autograde", args.assignment, "--force", isolated=True)
-        stock = time.monotonic() - started
-        print(f"stock nbgrader autograde: {stock:.1f} s ({stock / args.learners:.2f} s per learner)", flush=True)
-
-        bar = ProgressBar(args.learners, stream=sys.stdout)
-        started = time.monotonic()
-        outcomes = grade_cohort(ours_course.root, args.assignment, args.workers, on_result=bar.update)
-        ours = time.monotonic() - started
+        outcomes = grade_cohort(parallel.root, args.assignment, args.workers, on_result=bar.update)
+        fast = time.monotonic() - started
         workers = args.workers or default_workers()
-        print(f"clientcare grade, {workers} workers: {ours:.1f} s ({ours / args.learners:.2f} s per learner)")
+        print(f"3. clientcare grade, {workers} workers, same boundary: {fast:6.1f} s  {fast / n:5.2f} s per learner "
+              f"({stock / fast:.2f}x the throughput of plain stock)")
 
-        failed = [o for o in outcomes if not o.ok]
-        same = question_scores(stock_course.db_url).equals(question_scores(ours_course.db_url))
-        print(f"failed submissions: {len(failed)}; identical grades: {same}")
-        print(f"throughput ratio (stock time / parallel time): {stock / ours:.2f}x")
+        grades = [question_scores(c.db_url)[["student", "question", "score"]].reset_index(drop=True)
+                  for c in (plain, serial, parallel)]
+        failed = [o.student for o in outcomes if not o.ok]
+        print(f"failed submissions: {len(failed)}; identical grades: plain = boundary: {grades[0].equals(grades[1])}, "
+              f"boundary serial = parallel: {grades[1].equals(grades[2])}")
 
 
 if __name__ == "__main__":
-    pd.set_option("display.width", 120)
     main()

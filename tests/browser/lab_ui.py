@@ -45,22 +45,27 @@ def wait_for_kernel_idle(page: Page) -> None:
 
 
 def run_all_cells(page: Page) -> None:
-    """Run > Run All Cells, then wait until every code cell shows an execution count."""
+    """Run > Run All Cells, then wait until the kernel is idle again and outputs show execution counts.
+    (Lessons fold their code cells away, so the input prompts are placeholders: the output prompts,
+    e.g. "[2]:", are what show a cell has run. Callers then wait for the widgets themselves.)"""
     page.locator(NOTEBOOK).locator(".jp-Cell").first.click()  # give the notebook focus, as a learner would
     choose_menu_item(page, "Run", "Run All Cells")
     page.wait_for_function(
         """selector => {
-            const prompts = [...document.querySelectorAll(selector + ' .jp-CodeCell .jp-InputPrompt')];
-            return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
+            const prompts = [...document.querySelectorAll(selector + ' .jp-CodeCell .jp-OutputPrompt')]
+                .map(p => p.textContent.trim()).filter(Boolean);
+            return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
         }""",
         arg=NOTEBOOK, timeout=KERNEL_START_TIMEOUT,
     )
     wait_for_kernel_idle(page)
 
 
-def execution_counts(page: Page) -> list[str]:
-    return page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-InputPrompt").evaluate_all(
+def execution_counts(page: Page) -> list[int]:
+    """The execution counts the outputs show, in order (e.g. [2, 3, 4])."""
+    texts = page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-OutputPrompt").evaluate_all(
         "prompts => prompts.map(p => p.textContent.trim())")
+    return [int(t.strip("[]:")) for t in texts if re.fullmatch(r"\[\d+\]:", t)]
 
 
 def wait_for_widgets(page: Page, expected: dict[str, int]) -> None:

@@ -93,8 +93,9 @@ def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path):
     assert "used its whole time budget (6 s)" in outcomes["loopy"].message
     assert outcomes["steady"].message == ""
     scores = question_scores(course.db_url, ASSIGNMENT).groupby("student")["score"].sum()
-    # rate-build-up (5), validate-resourcing (3) and staged-invoices (5) do not call the looping function
-    assert scores.to_dict() == {"loopy": 13, "steady": 36}
+    # rate-build-up (5) and validate-resourcing (3) run before the loop; the loop spends the whole budget,
+    # which is a hard cap, so nothing after it runs (staged-invoices included) and those parts score 0
+    assert scores.to_dict() == {"loopy": 8, "steady": 36}
 
 
 def test_export_has_one_row_per_learner_and_question(parallel, tmp_path):
@@ -163,29 +164,3 @@ def test_a_failed_submission_is_reported_by_its_cause_not_nbgraders_wrapper():
               "log": "[ERROR] There was an error processing assignment: fee-proposals\n"
                      "[ERROR] Please see the the above traceback for details on the specific errors"}
     assert _failure_reason(result) == "nbclient.exceptions.DeadKernelError: Kernel died"
-
-
-def test_a_kernel_that_dies_while_starting_is_replaced(monkeypatch, tmp_path):
-    """Several graders starting kernels at once occasionally lose one before it runs anything."""
-    import nbformat
-    from nbgrader.preprocessors import Execute
-
-    from clientcare.instructor.integrity import IsolatedExecute
-
-    attempts = []
-
-    def flaky(self, nb, resources):
-        attempts.append(resources["metadata"]["path"])
-        if len(attempts) < 3:
-            raise RuntimeError("Kernel died before replying to kernel_info")
-        return nb, resources
-
-    monkeypatch.setattr(Execute, "preprocess", flaky)
-    (tmp_path / "data.csv").write_text("a\n1\n")
-    notebook = nbformat.v4.new_notebook()
-    result, _ = IsolatedExecute().preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
-    assert result is notebook and len(attempts) == 3
-    attempts.clear()
-    with pytest.raises(RuntimeError, match="before replying to kernel_info"):
-        IsolatedExecute(startup_attempts=2).preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
-    assert len(attempts) == 2

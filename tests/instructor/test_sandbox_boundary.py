@@ -12,7 +12,6 @@ the end. Needs bubblewrap (``make install`` installs it).
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -27,7 +26,7 @@ import pytest
 from nbclient import NotebookClient
 
 from clientcare.instructor import sandbox
-from clientcare.instructor.sandbox import SandboxKernelManager, SandboxUnavailable
+from clientcare.instructor.sandbox import AsyncSandboxKernelManager, SandboxKernelManager, SandboxUnavailable
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_PREFIX = "clientcare-sbxtest"
@@ -37,23 +36,19 @@ SECRET = "postgresql://grader:s3cret-db-password@db/gradebook"
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
 
-class TestSlotsManager(SandboxKernelManager):
+class SlotsForTests(AsyncSandboxKernelManager):
     user_prefix = sandbox.Unicode(TEST_PREFIX)
 
 
 class Kernel:
-    """A sandboxed kernel driven synchronously: ``run(code)`` returns its stdout, stderr and error name."""
+    """A sandboxed kernel (the blocking manager, as the verdict side drives it): ``run(code)`` collects output."""
 
     def __init__(self, cwd: Path | None, **traits):
-        self.loop = asyncio.new_event_loop()
         self.manager = SandboxKernelManager(user_prefix=TEST_PREFIX, defence_in_depth=False, **traits)
-        self.wait(self.manager.start_kernel(cwd=str(cwd) if cwd else None))
+        self.manager.start_kernel(cwd=str(cwd) if cwd else None)
         self.client = self.manager.client()
         self.client.start_channels()
-        self.wait(self.client.wait_for_ready(timeout=60))
-
-    def wait(self, awaitable):
-        return self.loop.run_until_complete(awaitable)
+        self.client.wait_for_ready(timeout=60)
 
     @property
     def uid(self) -> int:
@@ -69,7 +64,7 @@ class Kernel:
             elif message["msg_type"] == "error":
                 result["error"] = f"{content['ename']}: {content['evalue']}"
 
-        self.wait(self.client.execute_interactive(textwrap.dedent(code), output_hook=collect, timeout=timeout))
+        self.client.execute_interactive(textwrap.dedent(code), output_hook=collect, timeout=timeout)
         return result
 
     def value(self, expression: str):
@@ -80,8 +75,7 @@ class Kernel:
 
     def shutdown(self) -> None:
         self.client.stop_channels()
-        self.wait(self.manager.shutdown_kernel())
-        self.loop.close()
+        self.manager.shutdown_kernel()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -285,8 +279,8 @@ def test_disk_is_capped_in_total_and_nothing_stays_on_disk(scratch):
 def test_a_stuck_cell_is_interrupted_and_the_kernel_lives_on(kernel):
     stuck = kernel.client.execute("import time; time.sleep(60)")
     threading.Event().wait(1)
-    kernel.wait(kernel.manager.interrupt_kernel())
-    reply = kernel.wait(kernel.client.get_shell_msg(timeout=10))
+    kernel.manager.interrupt_kernel()
+    reply = kernel.client.get_shell_msg(timeout=10)
     assert reply["parent_header"]["msg_id"] == stuck
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
     assert kernel.value("2 * 21") == 42
@@ -311,7 +305,7 @@ def test_nbgrader_style_execution_with_the_in_kernel_protections(tmp_path):
         nbformat.v4.new_code_cell("print(int(frame.rate.sum()))"),
     ])
     (tmp_path / "rates.csv").write_text("grade,rate\npartner,250\nassociate,150\n")
-    client = NotebookClient(notebook, kernel_name="python3", kernel_manager_class=TestSlotsManager,
+    client = NotebookClient(notebook, kernel_name="python3", kernel_manager_class=SlotsForTests,
                             resources={"metadata": {"path": str(tmp_path)}}, timeout=60)
     client.execute()
     assert notebook.cells[1].outputs[0]["text"] == "400\n"
@@ -320,4 +314,5 @@ def test_nbgrader_style_execution_with_the_in_kernel_protections(tmp_path):
 def test_it_refuses_to_run_learner_code_without_bubblewrap():
     manager = SandboxKernelManager(bwrap="/nonexistent/bwrap", user_prefix=TEST_PREFIX)
     with pytest.raises(SandboxUnavailable, match="bubblewrap"):
-        asyncio.new_event_loop().run_until_complete(manager.start_kernel())
+        manager.start_kernel()
+    assert not manager.has_kernel

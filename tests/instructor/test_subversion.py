@@ -61,9 +61,10 @@ CASES = {
     "patches-helpers": ([], lambda nb: with_extra_cell(nb, PATCH_HELPERS), 0, "had replaced"),
     # the model answer plus the same tricks: still full marks (tricks are undone, not punished)
     "patches-but-correct": (ALL, lambda nb: with_extra_cell(nb, PATCH_HELPERS), 36, "had replaced"),
-    # staged_invoices replaces math.isclose while its tests run: those two tests (5 points) are void
-    "patches-during-test": (ALL, lambda nb: in_function(nb, "staged-invoices", PATCH_DURING_TEST), 31,
-                            "cannot be trusted"),
+    # staged_invoices replaces math.isclose in its own kernel each time it runs: the tests run outside that
+    # kernel and the function itself does not use it, so nothing is lost (the patch is undone and named)
+    "patches-during-test": (ALL, lambda nb: in_function(nb, "staged-invoices", PATCH_DURING_TEST), 36,
+                            "had replaced"),
     "reads-source": (ALL, lambda nb: in_function(
         nb, "staged-invoices", "open(SOURCE).read()"), 31, "not allowed"),
     "reads-gradebook": (ALL, lambda nb: with_extra_cell(nb, "import sqlite3\nsqlite3.connect(GRADEBOOK).execute('select 1')"),

@@ -1,25 +1,17 @@
-"""Test-cell guard, installed in the grading kernel before any learner code runs.
+"""In-kernel guard, installed in the grading kernel before any learner code runs: defence in depth only.
 
-The autograder marks the notebook's cells (see ``integrity.MarkGradedCells``):
-the first read-only setup cell carries ``SETUP`` followed by the source of every
-setup cell, and every test cell starts with ``BEGIN`` and ends with ``END``. An audit hook (which Python code cannot remove)
-sees each cell's code just before it runs and:
+No grade depends on it: autograded tests run outside the learner's kernel
+(``preprocessors/judged_execute.py``), so nothing in the kernel can change a verdict.
+What it still does, through an audit hook (which Python code cannot remove): before
+every statement the kernel runs, it puts back builtins the learner's code replaced,
+and after every cell too, so the kernel's own machinery keeps working.
 
-* remembers the setup code from the first setup mark (no learner code runs
-  before it, so a learner cannot register a setup of their own);
-* before each test: puts back any builtins and functions of pandas, numpy,
-  math and operator that the submission replaced, sets aside the learner's
-  globals that shadow a builtin (``len = ...``) until the test ends, and re-runs
-  the setup cell, so constants and helpers the tests use are the course's;
-* after each test: if the submission replaced any of them while the test ran,
-  fails that test (it cannot be trusted);
-* treats the methods of pandas' DataFrame, Series and Index the same way (a
-  replaced ``DataFrame.equals`` is put back), and refuses any change to a
-  function's ``__code__``.
+It also understands cell marks (``SETUP``, ``BEGIN``, ``END``) from the earlier design,
+in which tests ran in the kernel; the grader no longer writes them into learners'
+cells, so that part is idle unless a notebook carries marks itself.
 
 What it cannot stop: code that escapes Python (native code), or that reaches the
-guard's own state through the garbage collector. It raises the cost of cheating
-from one line to deliberate reverse engineering; flagged cells name the cause.
+guard's own state through the garbage collector.
 """
 from __future__ import annotations
 

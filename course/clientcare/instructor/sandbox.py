@@ -2,8 +2,9 @@
 
 The boundary: ``SandboxKernelManager``
 --------------------------------------
-A ``jupyter_client`` kernel manager (nbgrader's executor uses it as
-``c.Execute.kernel_manager_class``) that starts the learner's ipykernel under
+A ``jupyter_client`` kernel manager (``SandboxKernelManager``, blocking API, as
+the verdict side drives kernels; ``AsyncSandboxKernelManager`` for nbclient,
+i.e. stock nbgrader's ``c.Execute.kernel_manager_class``) that starts the learner's ipykernel under
 bubblewrap (``bwrap``, Debian package ``bubblewrap``; ``make install`` installs
 it). What the learner's code then sees and may do is decided by the operating
 system, not by Python:
@@ -28,8 +29,8 @@ system, not by Python:
   Run as another user, the kernel runs as that user in a user namespace, and
   the process cap counts the grader's own processes too.
 * **Limits** (``prlimit``, hard, set before Python starts): address space
-  (``memory_mb``), largest file (``file_mb``), open files, processes; no core
-  dumps.
+  (``memory_mb``), largest file (``file_mb``), open files, processes, CPU
+  seconds (``cpu_seconds``); no core dumps.
 * **Its own process tree**: a pid namespace (``--unshare-pid``), a new session,
   ``--die-with-parent``. Shutdown is always a kill (``shutdown_kernel`` ignores
   ``now=False``): killing bubblewrap ends the namespace's init, and the kernel
@@ -40,6 +41,26 @@ system, not by Python:
   ``.pth`` files, the working folder not on ``sys.path``) and runs
   ``kernel_main`` below, which installs the in-kernel protections before it
   imports anything else (``defence_in_depth``).
+
+What the boundary does not cover
+--------------------------------
+* The Linux kernel itself: no seccomp filter beyond bubblewrap's, so every
+  system call open to an unprivileged user is open to learner code; a kernel
+  vulnerability is a way out.
+* Memory in total: ``memory_mb`` is per process, so up to ``max_processes``
+  times that, plus the tmpfs (``disk_mb`` + ``shm_mb``, which live in RAM); no
+  memory cgroup. Nor the number of files on the tmpfs (each costs kernel
+  memory); the notebook's time budget bounds both in practice.
+* CPU: ``cpu_seconds`` per process is a backstop only; grading's time budget
+  is what stops a busy cell. Timing and other side channels; ``/proc`` still
+  shows the machine's load, memory and CPU model.
+* What is read-only but visible: ``/usr``, the Python installation and the
+  virtualenv (public software), and the kernel-side modules (``sandbox.py``,
+  ``guard.py``; grader code, no secrets). Output the learner's code prints goes
+  back to the grader: capping and judging it is the verdict side's job.
+* Run as a user other than root: no slot users, so the process cap counts the
+  grader's own processes too and the kernel runs as the grader's uid (mapped in
+  a user namespace); files and network stay walled off as above.
 
 The in-kernel protections (``python -m clientcare.instructor.sandbox``)
 ----------------------------------------------------------------------
@@ -124,7 +145,9 @@ import threading
 import time
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+from jupyter_core.utils import run_sync
+from traitlets.config import LoggingConfigurable
 from traitlets import Bool, Dict, Float, Integer, Unicode
 
 from . import guard
@@ -605,14 +628,14 @@ def _scratch_files(folder: str, max_files: int, max_bytes: int, log) -> tuple[li
     return folders, files
 
 
-class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager that runs the learner's ipykernel behind bubblewrap (see the module's docstring).
+class _Sandboxed(LoggingConfigurable):
+    """What both sandbox kernel managers add to jupyter_client's (see the module's docstring).
 
-    Use it as nbgrader's ``c.Execute.kernel_manager_class``. The kernel's
-    working folder is a copy of the ``cwd`` it is started with; the ``env``
-    passed to ``start_kernel`` is ignored (the kernel gets ``environment``).
-    Shutting down always kills, whatever ``now`` says. Interrupts go over the
-    control channel (``interrupt_request``), not as signals to bubblewrap.
+    The kernel's working folder is a copy of the ``cwd`` it is started with; the
+    ``env`` passed to ``start_kernel`` is ignored (the kernel gets
+    ``environment``). Shutting down always kills, whatever ``now`` says.
+    Interrupts go over the control channel (``interrupt_request``), not as
+    signals to bubblewrap.
     """
 
     bwrap = Unicode("bwrap", help="The bubblewrap program (Debian package bubblewrap)").tag(config=True)
@@ -623,6 +646,8 @@ class SandboxKernelManager(AsyncKernelManager):
     file_mb = Integer(DEFAULT_FILE_MB, help="Largest file a process in the sandbox may write (MB)").tag(config=True)
     max_processes = Integer(64, help="Processes and threads the sandbox user may run (RLIMIT_NPROC); "
                                      "the kernel itself uses about a dozen threads").tag(config=True)
+    cpu_seconds = Integer(600, help="CPU seconds per process in the sandbox (RLIMIT_CPU, a backstop: the notebook "
+                                    "budget stops busy cells)").tag(config=True)
     max_open_files = Integer(256, help="Open files per process in the sandbox (RLIMIT_NOFILE)").tag(config=True)
     max_scratch_files = Integer(500, help="Files copied from the scratch folder into the sandbox").tag(config=True)
     user_prefix = Unicode(SLOT_USER_PREFIX, help="Prefix of the per-slot Unix users (run as root): "
@@ -784,7 +809,8 @@ class SandboxKernelManager(AsyncKernelManager):
             args += ["--setenv", key, str(value)]
         nproc = self.max_processes if root else self.max_processes + len(processes_of(os.getuid()))
         args += ["--", "/usr/bin/prlimit", f"--nproc={nproc}", f"--as={self.memory_mb * MB}",
-                 f"--fsize={self.file_mb * MB}", f"--nofile={self.max_open_files}", "--core=0", "--"]
+                 f"--fsize={self.file_mb * MB}", f"--nofile={self.max_open_files}", f"--cpu={self.cpu_seconds}",
+                 "--core=0", "--"]
         if root:  # the slot user, no groups, no capabilities; a nested user namespace only to forbid more
             args += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
                      "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
@@ -818,7 +844,6 @@ class SandboxKernelManager(AsyncKernelManager):
             self._connect_control_socket()
             self.session.send(self._control_socket, self.session.msg("interrupt_request", content={}))
 
-    interrupt_kernel = _async_interrupt_kernel
 
     async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         """Kill the sandbox, always: its pid namespace ends and every process in it with it.
@@ -841,7 +866,6 @@ class SandboxKernelManager(AsyncKernelManager):
             if not restart:
                 self._release_slot()
 
-    shutdown_kernel = _async_shutdown_kernel
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         try:
@@ -851,10 +875,24 @@ class SandboxKernelManager(AsyncKernelManager):
                 shutil.rmtree(self._runtime, ignore_errors=True)
                 self._runtime = None
 
-    cleanup_resources = _async_cleanup_resources
-
     def __del__(self):
         self._release_slot()
+
+
+class SandboxKernelManager(_Sandboxed, KernelManager):
+    """A ``jupyter_client.KernelManager`` (blocking API) whose kernel runs behind bubblewrap."""
+
+    shutdown_kernel = run_sync(_Sandboxed._async_shutdown_kernel)
+    interrupt_kernel = run_sync(_Sandboxed._async_interrupt_kernel)
+    cleanup_resources = run_sync(_Sandboxed._async_cleanup_resources)
+
+
+class AsyncSandboxKernelManager(_Sandboxed, AsyncKernelManager):
+    """The same for asyncio callers: nbclient, and so nbgrader's ``c.Execute.kernel_manager_class``."""
+
+    shutdown_kernel = _Sandboxed._async_shutdown_kernel
+    interrupt_kernel = _Sandboxed._async_interrupt_kernel
+    cleanup_resources = _Sandboxed._async_cleanup_resources
 
 
 # ---------------------------------------------------------------- the kernel

@@ -1,81 +1,344 @@
-"""Learner files as data: make a submitted folder gradable before nbgrader sees it.
+"""Learner files are data: make a submitted folder gradable before nbgrader sees it.
 
-``preflight`` (run by ``clientcare grade`` before nbgrader sees a submission):
-a notebook that is missing, renamed, empty or not valid JSON is repaired or
-replaced by the blank release, with the learner's file kept aside, never lost.
+``preflight`` (run by ``clientcare grade``, and by stock ``nbgrader autograde``
+through ``autograde_pre_convert_hook``) leaves in ``submitted/<student>/<assignment>``
+only what the release defines, as plain regular files, and names everything it
+changed in notes (for the learner's feedback and the instructor's log):
+
+* Every entry is looked at with ``lstat`` and opened with ``O_NOFOLLOW``, never
+  through a link: symbolic links (to the course's source, a classmate's folder,
+  ``/etc``), hard links (a file with more than one name may be someone else's),
+  fifos, devices and sockets are not data. They are set aside, unread.
+* Only the release's own files are kept: a shipped ``pandas.py``, a package
+  named like one the tests import, or a stray file never reaches the grading
+  kernel. A release file that is missing, changed, too large or of the wrong
+  kind (a folder where a file is expected) is replaced by the release's copy.
+* A notebook that is missing, renamed, empty, too large, too deeply nested, not
+  valid JSON or not a notebook is repaired or replaced by the blank release.
+* Set-aside originals go to a grader-owned folder outside ``submitted/``
+  (``set_aside_folder``: ``<course>/set-aside/<student>/<assignment>``), moved
+  by ``rename`` (links move as links), never lost and never graded.
+* A file where the grader expects the submission's folder is set aside too and
+  the blank release is graded in its place, with a note.
+
+``unsafe_student_id`` says why a student id (a folder name in ``submitted/``)
+cannot be graded safely: nbgrader puts ids into glob patterns and paths, so an
+id with ``*`` would grade classmates, one with a newline is never found.
+Such ids are refused by name, never globbed.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
+import time
 from pathlib import Path
 
 import nbformat
 
-KEPT_ASIDE = ".clientcare-originals"
+SET_ASIDE = "set-aside"
+NBGRADER_TIMESTAMP = "timestamp.txt"  # written by nbgrader submit/collect
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+# ---------------------------------------------------------------- student ids
+
+
+def unsafe_student_id(student: str) -> str:
+    """Why ``student`` cannot be graded safely ("" when it can): shown to the instructor by name.
+
+    Real names are fine (``zoë o'brien-smith``); what nbgrader would misread is not:
+    glob wildcards, path separators and ``..``, control characters, a leading
+    dot or dash, spaces at either end.
+    """
+    if not student:
+        return "it is empty"
+    if not student.isprintable():
+        return "it contains a control character such as a newline"
+    if set(student) & set("*?[]"):
+        return "it contains a wildcard character (* ? [ ]), which nbgrader would expand to other learners"
+    if "/" in student or "\\" in student or ".." in student:
+        return "it contains a path separator or '..'"
+    if student.startswith((".", "-")):
+        return "it starts with a dot or a dash"
+    if student != student.strip():
+        return "it starts or ends with a space"
+    if len(student) > 100:
+        return "it is longer than 100 characters"
+    return ""
+
+
+# ---------------------------------------------------------------- reading files without following links
+
+
+def set_aside_folder(root: Path, student: str, assignment: str) -> Path:
+    """Where originals the grader did not grade are kept: outside submitted/, owned by the grader."""
+    return Path(root) / SET_ASIDE / student / assignment
+
+
+def _kind(info: os.stat_result) -> str:
+    """What a file is, for notes: '' for a plain regular file."""
+    mode = info.st_mode
+    if stat.S_ISLNK(mode):
+        return "a link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    if info.st_nlink > 1:
+        return "a hard link (a file with more than one name)"
+    return ""
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of ``path`` if it is a plain regular file of at most ``limit`` bytes (never through a link)."""
+    kind = _kind(os.lstat(path))
+    if kind:
+        raise OSError(f"it is {kind}")
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        kind = _kind(info)
+        if kind:
+            raise OSError(f"it is {kind}")
+        if info.st_size > limit:
+            raise OSError(f"it is larger than the {limit // (1024 * 1024)} MB limit")
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            return stream.read(limit + 1)[:limit]
+    finally:
+        os.close(fd)
 
 
 def _unreadable_reason(path: Path) -> str:
     """Why ``path`` is not a usable notebook, or "" if it is one."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        data = _read_regular(path, MAX_NOTEBOOK_BYTES)
+    except OSError as error:
+        return str(error) if str(error).startswith("it is") else f"it could not be read ({error.strerror or error})"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
         return f"it could not be read ({error})"
     if not text.strip():
         return "it is empty"
     try:
         json.loads(text)
+    except RecursionError:
+        return "it is nested too deeply to read"
     except json.JSONDecodeError as error:
         return f"it is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
     try:
         notebook = nbformat.reads(text, as_version=4)
+    except RecursionError:
+        return "it is nested too deeply to read"
     except Exception as error:  # nbformat raises several kinds for non-notebooks
-        return f"it is not a Jupyter notebook ({error})"
+        return f"it is not a Jupyter notebook ({str(error)[:200]})"
     if not isinstance(notebook.get("cells"), list):
         return "it has no list of cells"
     return ""
 
 
-def _keep_aside(path: Path, submission: Path) -> Path:
-    folder = submission / KEPT_ASIDE
-    folder.mkdir(exist_ok=True)
-    target = folder / path.name
-    shutil.move(str(path), target)
-    return target
+def _release_files(release: Path) -> dict[str, Path]:
+    """The release's own files (relative path -> file), notebooks included."""
+    files = {}
+    for folder, _, names in os.walk(release):
+        for name in names:
+            path = Path(folder) / name
+            relative = path.relative_to(release).as_posix()
+            if ".ipynb_checkpoints" not in relative and "__pycache__" not in relative:
+                files[relative] = path
+    return files
 
 
-def preflight(submission: Path, release: Path) -> list[str]:
+class _SetAside:
+    """Moves entries out of the submission into the grader's set-aside folder, keeping their relative names."""
+
+    def __init__(self, submission: Path, folder: Path):
+        self.submission, self.folder, self.moved = submission, folder, []
+
+    def __call__(self, path: Path) -> str:
+        relative = path.relative_to(self.submission) if path != self.submission else Path(path.name)
+        target = self.folder / relative
+        if os.path.lexists(target):  # an earlier run set aside something of that name: keep both
+            target = target.with_name(f"{target.name}.{time.strftime('%Y%m%d-%H%M%S')}-{len(self.moved)}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(path, target)  # moves a link as a link, a fifo as a fifo
+        except OSError:  # another file system: copy the entry itself, never what a link points to
+            if path.is_symlink() or not path.is_dir():
+                if stat.S_ISREG(os.lstat(path).st_mode):
+                    shutil.copy2(path, target, follow_symlinks=False)
+                else:
+                    os.symlink(os.readlink(path), target) if path.is_symlink() else None
+                os.unlink(path)
+            else:
+                shutil.copytree(path, target, symlinks=True)
+                shutil.rmtree(path)
+        self.moved.append(target)
+        return f"{SET_ASIDE}/{target.relative_to(self.folder.parent.parent).as_posix()}"
+
+
+# ---------------------------------------------------------------- preflight
+
+
+def preflight(submission: Path, release: Path, set_aside: Path | None = None) -> list[str]:
     """Make ``submission`` (submitted/<student>/<assignment>) gradable; returns notes on what was done.
 
-    Each note is also written into the graded notebook's metadata, so that
-    ``NormaliseSubmission`` shows it in the learner's feedback.
+    ``set_aside`` is where originals go (default: ``set_aside_folder`` of the
+    course the submission is in). Each note about a notebook is also written
+    into that notebook's metadata, so that the learner's feedback shows it.
     """
-    notes = []
-    expected = sorted(p.name for p in release.glob("*.ipynb"))
-    present = {p.name for p in submission.glob("*.ipynb")}
-    strays = sorted(present - set(expected))
-    for name in expected:
+    submission, release = Path(submission), Path(release)
+    if set_aside is None:
+        set_aside = set_aside_folder(submission.parents[2], submission.parent.name, submission.name)
+    keep_aside = _SetAside(submission, set_aside)
+    notes: list[str] = []
+
+    if os.path.lexists(submission) and not stat.S_ISDIR(os.lstat(submission).st_mode):
+        kind = _kind(os.lstat(submission)) or "a file"
+        where = keep_aside(submission)
+        notes.append(f"The submission was {kind} instead of a folder; it was graded as the blank release "
+                     f"(0 points) and kept as {where} for the instructor.")
+    submission.mkdir(parents=True, exist_ok=True)
+
+    expected = _release_files(release)
+    notebooks = sorted(name for name in expected if name.endswith(".ipynb"))
+
+    # 1. everything that is not a plain regular file of the release, or sits where a release file should be
+    strays: list[str] = []  # learner notebooks under other names: perhaps a renamed notebook
+    handled: set[str] = set()  # notebooks already replaced because of what they were
+    for folder, folders, names in os.walk(submission, topdown=True):
+        for name in sorted(folders + names):
+            path = Path(folder) / name
+            relative = path.relative_to(submission).as_posix()
+            info = os.lstat(path)
+            kind = _kind(info)
+            is_folder = stat.S_ISDIR(info.st_mode)
+            wanted_folder = any(f.startswith(relative + "/") for f in expected)
+            if is_folder and wanted_folder:
+                continue  # walked into next
+            if name in folders:
+                folders.remove(name)  # never walk into a link or a folder we set aside
+            if relative in expected and not kind:
+                continue
+            if relative == NBGRADER_TIMESTAMP and not kind and info.st_size <= 1024:
+                continue  # nbgrader's own record of when it was submitted (late penalties)
+            if relative in notebooks:
+                where = keep_aside(path)
+                shutil.copyfile(expected[relative], path)
+                handled.add(relative)
+                notes.append(f"The submitted '{relative}' could not be graded because it is {kind or 'a file'}. It "
+                             f"was graded as the blank release (0 points); it is kept as {where} for the instructor.")
+            elif relative in expected or wanted_folder:
+                where = keep_aside(path)
+                notes.append(f"'{relative}' was {kind or 'a file'} where the release has "
+                             f"{'a file' if relative in expected else 'a folder'}; it was set aside "
+                             f"(kept as {where}) and the release's copy was used.")
+            elif name.endswith(".ipynb") and not kind and folder == str(submission):
+                strays.append(name)
+            else:
+                where = keep_aside(path)
+                what = f"{kind}, not a file of this assignment" if kind else "not a file of this assignment"
+                notes.append(f"'{relative}' is {what}; it was not graded (kept as {where} for the instructor).")
+
+    # 2. notebooks: missing, renamed or unreadable
+    for name in [n for n in notebooks if n not in handled]:
         target = submission / name
-        if name not in present and len(strays) == 1 and not _unreadable_reason(submission / strays[0]):
+        if not target.exists() and len(strays) == 1 and not _unreadable_reason(submission / strays[0]):
             stray = strays.pop()
-            shutil.copy2(submission / stray, target)
-            _keep_aside(submission / stray, submission)
+            shutil.copyfile(submission / stray, target)
+            keep_aside(submission / stray)
             notes.append(f"The notebook was submitted as '{stray}' instead of '{name}'; it was graded as '{name}'.")
             continue
-        if name not in present:
-            shutil.copy2(release / name, target)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(expected[name], target)
             notes.append(f"No notebook '{name}' was submitted, so it was graded as the blank release (0 points).")
             continue
         reason = _unreadable_reason(target)
         if reason:
-            kept = _keep_aside(target, submission)
-            shutil.copy2(release / name, target)
+            where = keep_aside(target)
+            shutil.copyfile(expected[name], target)
             notes.append(f"The submitted '{name}' could not be graded because {reason}. It was graded as the blank "
-                         f"release (0 points); the file submitted is kept as {KEPT_ASIDE}/{kept.name} for the instructor.")
-    for name in expected:
-        mine = [note for note in notes if f"'{name}'" in note]
+                         f"release (0 points); the file submitted is kept as {where} for the instructor.")
+    for stray in strays:
+        where = keep_aside(submission / stray)
+        notes.append(f"'{stray}' is not a notebook of this assignment; it was not graded (kept as {where}).")
+
+    # 3. the release's other files (data): the release's copy unless the learner's is the same
+    for relative, original in sorted(expected.items()):
+        if relative.endswith(".ipynb"):
+            continue
+        target = submission / relative
+        if target.exists():
+            try:
+                same = _read_regular(target, MAX_FILE_BYTES) == original.read_bytes()
+            except OSError:
+                same = False
+            if same:
+                continue
+            where = keep_aside(target)
+            notes.append(f"'{relative}' differed from the release's file; the release's copy was used "
+                         f"(yours is kept as {where}).")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(original, target)
+
+    notes = _summarised(notes)
+    for name in notebooks:
+        mine = [note for note in notes if f"'{name}'" in note or note.startswith("The submission was")]
         if mine:
             notebook = nbformat.read(submission / name, as_version=4)
             notebook.metadata.setdefault("clientcare", {})["preflight_notes"] = mine
             nbformat.write(notebook, submission / name)
     return notes
+
+
+def _summarised(notes: list[str], shown: int = 5) -> list[str]:
+    """The notes, with more than ``shown`` about files outside the assignment folded into one."""
+    strays = [n for n in notes if "not a file of this assignment" in n]
+    if len(strays) <= shown:
+        return notes
+    rest = [n for n in notes if n not in strays[shown:]]
+    return rest + [f"... and {len(strays) - shown} more files that are not part of this assignment were not "
+                   "graded (kept for the instructor)."]
+
+
+def autograde_pre_convert_hook(root: str | Path, release_directory: str = "release",
+                               submitted_directory: str = "submitted"):
+    """A ``c.Autograde.pre_convert_hook`` applying ``preflight`` when stock ``nbgrader autograde`` runs.
+
+    nbgrader calls the hook with the ids it was given (``*`` for every learner)
+    and the notebooks it found; the submission folders are taken from those
+    notebook paths. The list is updated in place, so a renamed notebook is
+    graded under the release's name. An unsafe student id is refused: its
+    notebooks are removed from the list and nothing of it is run.
+    """
+    root = Path(root)
+
+    def hook(assignment: str, student: str, notebooks: list[str]) -> None:
+        import logging
+
+        log = logging.getLogger("clientcare")
+        folders = sorted({Path(n).parent for n in notebooks})
+        kept = []
+        for folder in folders:
+            student_id, assignment_id = folder.parent.name, folder.name
+            reason = unsafe_student_id(student_id)
+            if reason or folder.parent.parent != root / submitted_directory:
+                log.error("[clientcare] student id %r not graded: %s", student_id, reason or "unexpected folder")
+                continue
+            for note in preflight(folder, root / release_directory / assignment_id,
+                                  set_aside_folder(root, student_id, assignment_id)):
+                log.warning("[clientcare] %s", note)
+            kept += sorted(str(p) for p in folder.glob("*.ipynb"))
+        notebooks[:] = kept
+
+    return hook

@@ -1,0 +1,285 @@
+"""One learner kernel, driven message by message, with every fault turned into a result.
+
+``LearnerKernel.execute`` never raises for what the learner's code does: it returns an
+``Execution`` whose ``fault`` is "" (the kernel replied), "timeout" (no reply by the
+deadline, even after an interrupt), "dead" (the process ended) or "flood" (it sent
+more output than the cap). Output kept per request is capped, and the client's
+sockets refuse single messages above ``max_message_bytes`` (one huge output line
+cannot grow the grader's memory).
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import inspect
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import zmq
+from jupyter_client.blocking.client import BlockingKernelClient
+from nbformat.notebooknode import NotebookNode, from_dict
+
+from .. import codec
+
+KERNEL_SIDE = (Path(codec.__file__).read_text(encoding="utf-8") + "\n"
+               + (Path(__file__).parent / "_kernel_side.py").read_text(encoding="utf-8"))
+BOOTSTRAP = (
+    "def _clientcare_boot(source):\n"
+    "    import types\n"
+    "    module = types.ModuleType('_clientcare_boundary')\n"
+    "    exec(compile(source, '<clientcare boundary>', 'exec'), module.__dict__)\n"
+    "    shell = get_ipython()\n"
+    "    shell.user_ns['__clientcare__'] = module.Server(shell.user_ns)\n"
+    "_clientcare_boot({source!r})\n"
+    "del _clientcare_boot\n"
+)
+REPLY = re.compile(r"^'([A-Za-z0-9+/=]*)'$")
+
+
+class KernelFault(BaseException):
+    """The kernel did not answer a call (stuck, dead or flooding). A BaseException: tests cannot catch it."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class Execution:
+    status: str = ""                 # "ok" / "error" from the kernel's reply, "" if it never replied
+    fault: str = ""                  # "", "timeout", "dead", "flood"
+    outputs: list = field(default_factory=list)
+    reply: dict = field(default_factory=dict)
+    execution_count: int | None = None
+    received_bytes: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    recovered: bool = False          # a timeout the kernel came back from (after an interrupt)
+
+
+class LearnerKernel:
+    def __init__(self, manager_class, kernel_name: str, cwd: str, env: dict, extra_arguments: list,
+                 startup_timeout: float, interrupt_grace: float, max_output_bytes: int, flood_bytes: int,
+                 max_message_bytes: int, log):
+        self.manager_class, self.kernel_name, self.cwd, self.env = manager_class, kernel_name, cwd, env
+        self.extra_arguments, self.startup_timeout = extra_arguments, startup_timeout
+        self.interrupt_grace, self.max_output_bytes, self.flood_bytes = interrupt_grace, max_output_bytes, flood_bytes
+        self.max_message_bytes, self.log = max_message_bytes, log
+        self.km = self.kc = self.context = None
+        self.usable = False  # False after a fault the kernel did not recover from: replace it
+        self.loop = None     # for kernel managers whose methods are coroutines (AsyncKernelManager)
+
+    def _sync(self, value):
+        """The result of a kernel manager call, whether the manager is synchronous or asynchronous."""
+        if inspect.isawaitable(value):
+            if self.loop is None:
+                self.loop = asyncio.new_event_loop()
+            return self.loop.run_until_complete(value)
+        return value
+
+    # -- life cycle
+
+    def start(self, attempts: int = 3) -> None:
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once()
+                return
+            except Exception as error:  # a kernel that dies while starting, before any learner code
+                self.shutdown()
+                if attempt == attempts:
+                    raise RuntimeError(f"the grading kernel could not be started ({error})") from error
+                self.log.warning("[clientcare] the grading kernel died while starting (attempt %d); "
+                                 "starting another", attempt)
+
+    def _start_once(self) -> None:
+        self.km = self.manager_class(kernel_name=self.kernel_name)
+        self._sync(self.km.start_kernel(extra_arguments=list(self.extra_arguments), cwd=self.cwd, env=dict(self.env)))
+        self.context = zmq.Context()
+        self.context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
+        # A blocking client on the manager's connection, whatever kind of manager started the kernel.
+        self.kc = BlockingKernelClient(context=self.context, parent=self.km)
+        self.kc.load_connection_info(self.km.get_connection_info(session=False))
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=self.startup_timeout)
+        boot = self.execute(BOOTSTRAP.format(source=KERNEL_SIDE), time.monotonic() + self.startup_timeout,
+                            silent=True, store_history=False)
+        self.usable = boot.status == "ok"
+        if boot.status != "ok":
+            raise RuntimeError(f"the grader's helper did not start in the kernel ({boot.fault or boot.reply})")
+
+    def alive(self) -> bool:
+        try:
+            return bool(self.km is not None and self._sync(self.km.is_alive()))
+        except Exception:
+            return False
+
+    def shutdown(self) -> None:
+        """Stop the kernel and everything it started; never raises."""
+        if self.kc is not None:
+            try:
+                self.kc.stop_channels()
+            except Exception:
+                pass
+        if self.km is not None:
+            try:
+                if self.km.has_kernel:
+                    self._sync(self.km.shutdown_kernel(now=True))
+            except Exception:
+                pass
+            try:
+                self._sync(self.km.cleanup_resources())
+            except Exception:
+                pass
+        if self.context is not None:
+            try:
+                self.context.destroy(linger=0)
+            except Exception:
+                pass
+        if self.loop is not None:
+            self.loop.close()
+        self.km = self.kc = self.context = self.loop = None
+
+    # -- running code
+
+    def execute(self, code: str, deadline: float, silent: bool = False, store_history: bool = True,
+                user_expressions: dict | None = None, keep_outputs: bool = True) -> Execution:
+        result = Execution()
+        started = time.monotonic()
+        if not self.alive():
+            result.fault = "dead"
+            return result
+        msg_id = self.kc.execute(code, silent=silent, store_history=store_history,
+                                 user_expressions=user_expressions or {}, allow_stdin=False, stop_on_error=False)
+        idle = replied = False
+        kept = 0
+        next_alive_check = time.monotonic() + 0.25
+        grace_until = None  # after the reply: wait a moment for the last outputs
+        while True:
+            now = time.monotonic()
+            if replied and (idle or now >= grace_until):
+                break
+            if not replied and now >= deadline:
+                if result.interrupted:
+                    result.fault = "timeout"
+                    break
+                result.interrupted = True
+                self.interrupt()
+                deadline = now + self.interrupt_grace
+            if now >= next_alive_check:
+                next_alive_check = now + 0.25
+                if not self.alive():
+                    result.fault = "dead"
+                    break
+            wait = min(deadline if not replied else grace_until, next_alive_check) - now
+            events = dict(self._poll(max(0.0, wait)))
+            if self.kc.shell_channel.socket in events:
+                message = self._read(self.kc.shell_channel)
+                if message and message.get("parent_header", {}).get("msg_id") == msg_id:
+                    replied = True
+                    grace_until = time.monotonic() + 0.5
+                    result.reply = message.get("content", {})
+                    result.status = result.reply.get("status", "")
+                    result.execution_count = result.reply.get("execution_count")
+            if self.kc.iopub_channel.socket in events:
+                for message in self._drain(self.kc.iopub_channel):
+                    if message.get("parent_header", {}).get("msg_id") != msg_id:
+                        continue
+                    kind, content = message.get("msg_type"), message.get("content", {})
+                    size = len(repr(content)) if kind != "status" else 0
+                    result.received_bytes += size
+                    if kind == "status" and content.get("execution_state") == "idle":
+                        idle = True
+                    elif keep_outputs and kind in ("stream", "display_data", "execute_result", "error", "clear_output"):
+                        kept = self._keep(result.outputs, kind, content, kept)
+            if result.received_bytes > self.flood_bytes and not replied:
+                result.fault = "flood"
+                self.interrupt()
+                break
+        if result.interrupted and not result.fault:
+            result.fault, result.recovered = "timeout", True
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _poll(self, seconds: float):
+        poller = zmq.Poller()
+        poller.register(self.kc.shell_channel.socket, zmq.POLLIN)
+        poller.register(self.kc.iopub_channel.socket, zmq.POLLIN)
+        return poller.poll(int(seconds * 1000))
+
+    def _read(self, channel):
+        try:
+            return channel.get_msg(timeout=0)
+        except Exception:
+            return None
+
+    def _drain(self, channel, most: int = 500):
+        for _ in range(most):
+            if not channel.msg_ready():
+                return
+            message = self._read(channel)
+            if message is None:
+                return
+            yield message
+
+    def _keep(self, outputs: list, kind: str, content: dict, kept: int) -> int:
+        if kind == "clear_output":
+            outputs.clear()
+            return 0
+        if kept >= self.max_output_bytes:
+            if not outputs or outputs[-1].get("text", "") != "\n[more output was not kept]\n":
+                outputs.append(from_dict({"output_type": "stream", "name": "stdout",
+                                          "text": "\n[more output was not kept]\n"}))
+            return kept
+        if kind == "stream":
+            text = str(content.get("text", ""))[: self.max_output_bytes - kept]
+            name = "stderr" if content.get("name") == "stderr" else "stdout"
+            if outputs and outputs[-1].get("output_type") == "stream" and outputs[-1].get("name") == name:
+                outputs[-1]["text"] += text
+            else:
+                outputs.append(from_dict({"output_type": "stream", "name": name, "text": text}))
+            return kept + len(text)
+        if kind == "error":
+            output = {"output_type": "error", "ename": str(content.get("ename", ""))[:200],
+                      "evalue": str(content.get("evalue", ""))[:2000],
+                      "traceback": [str(line)[:2000] for line in content.get("traceback", [])[:50]]}
+        else:
+            data = content.get("data", {}) if isinstance(content.get("data"), dict) else {}
+            output = {"output_type": kind, "data": data, "metadata": {}}
+            if kind == "execute_result":
+                output["execution_count"] = content.get("execution_count")
+        node = from_dict(output)
+        outputs.append(node)
+        return kept + len(repr(output))
+
+    def interrupt(self) -> None:
+        try:
+            self._sync(self.km.interrupt_kernel())
+        except Exception:
+            pass
+
+    # -- calls into the helper
+
+    def ask(self, method: str, payload: str | None, deadline: float) -> tuple[Execution, object]:
+        """Run ``__clientcare__.<method>(payload)`` and decode its plain-data reply (raises KernelFault)."""
+        argument = "" if payload is None else repr(base64.b64encode(payload.encode("utf-8")).decode("ascii"))
+        run = self.execute(f"__clientcare__.{method}({argument})", deadline, silent=True, store_history=False,
+                           user_expressions={"r": "__clientcare__.reply"}, keep_outputs=False)
+        if run.fault:
+            self.usable = run.recovered
+            raise KernelFault(run.fault, {"timeout": "ran past its time limit", "dead": "stopped the kernel",
+                                          "flood": "printed too much output"}[run.fault])
+        expression = run.reply.get("user_expressions", {}).get("r", {})
+        text = expression.get("data", {}).get("text/plain", "") if isinstance(expression, dict) else ""
+        match = REPLY.match(text) if isinstance(text, str) else None
+        if run.status != "ok" or not match:
+            return run, codec.BadData("the kernel's answer could not be read")
+        try:
+            return run, codec.decode(base64.b64decode(match.group(1)).decode("utf-8"))
+        except (codec.BadData, ValueError, UnicodeDecodeError) as error:
+            return run, codec.BadData(f"the kernel's answer could not be read ({error})")
+
+
+def new_output(**fields) -> NotebookNode:
+    return from_dict(fields)

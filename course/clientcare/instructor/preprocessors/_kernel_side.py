@@ -1,0 +1,203 @@
+"""The small server that runs INSIDE the learner's kernel (its source is sent there, after codec.py's).
+
+Nothing here is trusted: learner code shares the process and may change any of
+it. It only lets the grader call learner functions with plain data and read the
+plain-data answer; whatever comes back is checked by the grader's own decoder.
+The grader never runs a test here, so there is nothing here worth forging.
+
+Courtesy, not security: before each test the grader asks it to put back what the
+submission's own cells replaced in its kernel (builtins, functions of math,
+operator, numpy and pandas, the setup cell's names) so that a learner's stray
+``len = 0`` or ``RATE_CARD = {}`` does not break their own correct functions.
+"""
+import base64 as _base64
+import builtins as _builtins
+import importlib as _importlib
+import io as _io
+import sys as _sys
+
+_MODULES = ("math", "operator", "numpy", "numpy.testing", "pandas", "pandas.testing")
+_CLASSES = (("pandas", "DataFrame"), ("pandas", "Series"), ("pandas", "Index"), ("pandas.core.generic", "NDFrame"))
+_KERNEL_BUILTINS = {"input", "raw_input", "exit", "quit", "get_ipython", "display", "help", "copyright",
+                    "credits", "license", "_", "__", "___", "__IPYTHON__"}
+# Built-in exceptions a test may expect by type; anything else comes back as a generic learner error.
+_ALLOWED = {"ValueError", "TypeError", "KeyError", "IndexError", "LookupError", "ArithmeticError",
+            "ZeroDivisionError", "OverflowError", "FloatingPointError", "AttributeError", "NameError",
+            "UnboundLocalError", "NotImplementedError", "RuntimeError", "RecursionError", "AssertionError",
+            "UnicodeError", "UnicodeDecodeError", "UnicodeEncodeError", "StopIteration", "MemoryError",
+            "OSError", "FileNotFoundError", "PermissionError", "IsADirectoryError", "NotADirectoryError",
+            "FileExistsError", "TimeoutError", "ImportError", "ModuleNotFoundError", "Exception"}
+
+
+class _Capped(_io.TextIOBase):
+    """Where print() goes during a call: counted, not kept (the grader does not show it)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def write(self, text):
+        self.count += len(text)
+        return len(text)
+
+    def writable(self):
+        return True
+
+
+class Server:
+    def __init__(self, namespace):
+        self.ns = namespace
+        self.reply = ""
+        self.builtins = None
+        self.modules = {}
+        self.aside = {}
+        self.kernel_globals = {}
+
+    # -- plumbing
+
+    def _answer(self, value):
+        try:
+            text = encode(value)
+        except NotPlainData as error:
+            text = encode({"status": "notplain", "message": str(error)})
+        self.reply = _base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+    @staticmethod
+    def _request(text):
+        return decode(_base64.b64decode(text.encode("ascii")).decode("utf-8"))
+
+    # -- what the grader asks
+
+    def setup_done(self):
+        """Snapshot builtins and library functions, just after the course's setup cells ran."""
+        self.builtins = {k: v for k, v in vars(_builtins).items() if k not in _KERNEL_BUILTINS}
+        # IPython puts a few of its own (e.g. `open`) in the user's namespace: those are not shadows.
+        self.kernel_globals = {k: v for k, v in self.ns.items() if k in self.builtins}
+        for name in _MODULES:
+            module = _sys.modules.get(name)
+            if module is not None:
+                self.modules[name] = (module, dict(vars(module)))
+        for module_name, class_name in _CLASSES:
+            module = _sys.modules.get(module_name)
+            owner = getattr(module, class_name, None) if module is not None else None
+            if isinstance(owner, type):
+                self.modules[f"{module_name}.{class_name}"] = (owner, dict(vars(owner)))
+        self._answer({"status": "ok"})
+
+    def describe(self, text):
+        """For each name: what the learner's namespace holds ("function", a plain value, or nothing)."""
+        answer = {}
+        for name in self._request(text):
+            if name not in self.ns:
+                answer[name] = ["missing", None]
+                continue
+            value = self.ns[name]
+            if callable(value) and not isinstance(value, type):
+                answer[name] = ["function", None]
+                continue
+            try:
+                encode(value)
+                answer[name] = ["value", value]
+            except NotPlainData as error:
+                answer[name] = ["other", f"{type(value).__name__} ({error})"]
+        self._answer(answer)
+
+    def begin_test(self, text):
+        """Put back what the submission replaced, bind the setup names the grader sends, set shadows aside."""
+        changed = []
+        if self.builtins is not None:
+            for key, value in self.builtins.items():
+                if vars(_builtins).get(key, None) is not value:
+                    setattr(_builtins, key, value)
+                    changed.append(f"builtins.{key}")
+            for label, (owner, attributes) in self.modules.items():
+                if isinstance(owner, type(_sys)) and _sys.modules.get(label) is not owner:
+                    _sys.modules[label] = owner
+                    changed.append(f"sys.modules[{label!r}]")
+                for key, value in attributes.items():
+                    if vars(owner).get(key, None) is not value:
+                        try:
+                            setattr(owner, key, value)
+                            changed.append(f"{label}.{key}")
+                        except (AttributeError, TypeError):
+                            pass
+                if isinstance(owner, type):
+                    for key in [k for k in vars(owner) if k not in attributes]:
+                        try:
+                            delattr(owner, key)
+                            changed.append(f"{label}.{key}")
+                        except (AttributeError, TypeError):
+                            pass
+        self.ns.update(self._request(text))
+        self.ns.update(self.aside)
+        self.aside = {k: self.ns.pop(k) for k in list(self.ns)
+                      if self.builtins and k in self.builtins and not k.startswith("_")
+                      and self.ns[k] is not self.builtins[k] and self.ns[k] is not self.kernel_globals.get(k)}
+        changed += [f"the name {k} (it hides the built-in)" for k in self.aside]
+        self._answer({"status": "ok", "changed": changed})
+
+    def end_test(self):
+        self.ns.update(self.aside)
+        self.aside = {}
+        self._answer({"status": "ok"})
+
+    def call(self, text):
+        """Call a learner function with plain data; answer with plain data only."""
+        push, name, args, kwargs = self._request(text)
+        self.ns.update(push)
+        function = self.ns.get(name)
+        if function is None or not callable(function):
+            self._answer({"status": "raised", "type": "NameError", "args": [f"name {name!r} is not defined"],
+                          "message": f"name {name!r} is not defined", "printed": 0})
+            return
+        before = []
+        for value in list(args) + list(kwargs.values()):
+            try:
+                before.append(encode(value))
+            except NotPlainData:
+                before.append(None)
+        out = _Capped()
+        saved = _sys.stdout, _sys.stderr
+        _sys.stdout = _sys.stderr = out
+        try:
+            result = function(*args, **kwargs)
+            answer = {"status": "ok", "value": result}
+        except BaseException as error:  # noqa: B036 - whatever the learner raised is reported, never re-raised
+            answer = self._raised(error)
+        finally:
+            _sys.stdout, _sys.stderr = saved
+        answer["printed"] = out.count
+        mutated = {}
+        for position, (value, was) in enumerate(zip(list(args) + list(kwargs.values()), before)):
+            try:
+                now = encode(value)
+            except NotPlainData:
+                continue
+            if was is not None and now != was:
+                mutated[position] = value
+        answer["mutated"] = mutated
+        if answer["status"] == "ok":
+            try:
+                encode(result)
+            except NotPlainData as error:
+                answer = {"status": "notplain", "message": str(error), "type": type(result).__name__,
+                          "printed": out.count, "mutated": mutated}
+        self._answer(answer)
+
+    @staticmethod
+    def _raised(error):
+        kind = type(error)
+        allowed = next((k.__name__ for k in kind.__mro__ if k.__module__ == "builtins" and k.__name__ in _ALLOWED),
+                       None)
+        try:
+            message = str(error)[:4000]
+        except BaseException:  # noqa: B036 - a learner's __str__ may raise anything
+            message = "(its message could not be read)"
+        args = []
+        for arg in getattr(error, "args", ())[:5]:
+            if type(arg) in (str, int, float, bool, type(None)):
+                args.append(arg[:4000] if type(arg) is str else arg)
+            else:
+                args = [message]
+                break
+        return {"status": "raised", "type": allowed or "", "real_type": kind.__name__[:100], "args": args,
+                "message": message}

@@ -1,0 +1,313 @@
+"""The trusted side: test cells run here, in the grader, never in the learner's kernel.
+
+Each notebook gets a fresh namespace in which the course's setup cells run (with the
+course's own data files). A test cell's names that neither the setup nor earlier
+test cells define are looked up in the learner's kernel: a learner function becomes
+a ``LearnerFunction`` proxy (calling it sends plain data there and gets plain data
+back, see ``codec.py``), a learner variable holding plain data is copied in, and
+anything else is left undefined. Whatever learner code does in its own kernel
+(replace builtins, patch pandas, rebind setup names through frames, threads,
+settrace, register IPython hooks or transformers, print an ``execute_result``), the
+test's code, the values it compares with and its verdict stay here.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import io
+import os
+import sys
+import traceback
+
+import pandas as pd
+
+from .. import codec
+from ._kernel import KernelFault, LearnerKernel
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+CHECKS_PREFIX = "# Checks:"
+PLAIN_ADVICE = ("return plain values: str, int, float, bool, None, list, tuple, dict, set, "
+                "datetime, Decimal, numpy arrays or a pandas DataFrame or Series")
+
+
+class LearnerError(Exception):
+    """A learner function raised something other than a built-in exception a test could expect."""
+
+
+class NotPlainResult(Exception):
+    """A learner function returned something that is not plain data."""
+
+
+class BudgetExhausted(BaseException):
+    """The notebook's time budget is spent: nothing more runs."""
+
+
+def referenced_names(source: str) -> set[str]:
+    """Names a cell reads (anywhere in it), minus those it binds at its top level before or after."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # the test then fails with that error when it runs
+        return set()
+    read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    bound = set()
+    for node in tree.body:
+        for sub in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) else [node]:
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                bound.add(sub.id)
+            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(sub.name)
+            elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+                bound.update((alias.asname or alias.name).split(".")[0] for alias in sub.names)
+            elif isinstance(sub, ast.ExceptHandler) and sub.name:
+                bound.add(sub.name)
+    return read - bound
+
+
+def hidden_lines(source: str) -> set[int]:
+    """Line numbers (1-based) of the cell's hidden tests."""
+    lines, inside = set(), False
+    for number, line in enumerate(source.splitlines(), start=1):
+        if HIDDEN_BEGIN in line:
+            inside = True
+        elif HIDDEN_END in line:
+            inside = False
+        elif inside:
+            lines.add(number)
+    return lines
+
+
+def checks_line(source: str) -> str:
+    """The cell's ``# Checks: ...`` line (what the part checks, written for learners), or ""."""
+    for line in source.splitlines():
+        if line.strip().startswith(CHECKS_PREFIX):
+            return line.strip()[len(CHECKS_PREFIX):].strip()
+    return ""
+
+
+def _leaves(value, found: set, depth: int = 0) -> None:
+    """Strings and specific numbers inside a value (what a learner function was given by a hidden test)."""
+    if depth > 20 or len(found) > 5000:
+        return
+    if type(value) is str:
+        if len(value.strip()) >= 4:
+            found.add(value)
+    elif type(value) in (int, float):
+        text = repr(value)
+        if len(text.lstrip("-").replace(".", "").rstrip("0")) >= 4:
+            found.add(text)
+    elif type(value) in (list, tuple, set, frozenset):
+        for item in value:
+            _leaves(item, found, depth + 1)
+    elif type(value) is dict:
+        for key, item in value.items():
+            _leaves(key, found, depth + 1)
+            _leaves(item, found, depth + 1)
+    elif type(value) in (pd.DataFrame, pd.Series):
+        frame = value.to_frame() if type(value) is pd.Series else value
+        for item in list(frame.columns) + list(frame.index) + frame.to_numpy(dtype=object).ravel().tolist()[:5000]:
+            _leaves(item.item() if hasattr(item, "item") and not isinstance(item, (str, bytes)) else item,
+                    found, depth + 1)
+
+
+def _write_back(original, changed) -> None:
+    """Apply in place what a learner function did to an argument (so "must not modify" tests still see it)."""
+    try:
+        if type(original) is dict and type(changed) is dict:
+            original.clear()
+            original.update(changed)
+        elif type(original) is list and type(changed) is list:
+            original[:] = changed
+        elif type(original) is set and type(changed) is set:
+            original.clear()
+            original.update(changed)
+        elif type(original) in (pd.DataFrame, pd.Series) and type(changed) is type(original):
+            original._update_inplace(changed)
+            if type(original) is pd.Series:
+                original.name = changed.name
+    except Exception:  # an argument that cannot be updated in place stays as the test made it
+        pass
+
+
+class LearnerFunction:
+    """Stands for a function defined in the learner's kernel; calls cross the boundary as plain data."""
+
+    def __init__(self, session: "Session", name: str):
+        self._session = session
+        self.__name__ = self.__qualname__ = name
+
+    def __call__(self, *args, **kwargs):
+        return self._session.call(self.__name__, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<your function {self.__name__}>"
+
+
+class Session:
+    """The trusted namespace of one notebook and its link to the learner's kernel."""
+
+    def __init__(self, log):
+        self.log = log
+        self.kernel: LearnerKernel | None = None
+        self.ns: dict = {"__name__": "__main__", "__builtins__": builtins}
+        self.setup_names: set[str] = set()  # plain-data names the setup cells bound
+        self.pushed: dict[str, str] = {}    # name -> encoding last sent to the kernel
+        self.injected: set[str] = set()     # learner names copied into the namespace for the current test
+        self.missing: set[str] = set()
+        self.deadline = 0.0
+        self.watch: set[str] = set()         # setup names the current test reads (re-sent when they change)
+        self.events: list[tuple] = []        # (what, function, detail) for the notes
+        self.printed = 0
+        self.test_file, self.hidden = "", set()
+        self.secrets: set[str] = set()       # what hidden tests gave learner functions (never shown to learners)
+
+    # -- setup
+
+    def run_setup(self, sources: list[str], folder: str) -> str:
+        """Run the course's setup cells here, in ``folder``; returns an error message or ""."""
+        before = set(self.ns)
+        saved = os.getcwd()
+        try:
+            os.chdir(folder)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                for number, source in enumerate(sources, start=1):
+                    exec(compile(source, f"<setup cell {number}>", "exec"), self.ns)
+        except Exception as error:
+            return f"{type(error).__name__}: {error}"
+        finally:
+            os.chdir(saved)
+        for name in set(self.ns) - before:
+            try:
+                self.pushed[name] = codec.encode(self.ns[name])
+                self.setup_names.add(name)
+            except codec.NotPlainData:
+                pass
+        return ""
+
+    def setup_payload(self) -> str:
+        """Every plain-data setup name as the test side holds it now (sent before each test)."""
+        values = {}
+        for name in self.setup_names:
+            if name in self.ns:
+                try:
+                    self.pushed[name] = codec.encode(self.ns[name])
+                    values[name] = self.ns[name]
+                except codec.NotPlainData:
+                    continue
+        return codec.encode(values)
+
+    def _changed_setup(self) -> dict:
+        changed = {}
+        for name in self.watch:
+            try:
+                text = codec.encode(self.ns[name])
+            except (codec.NotPlainData, KeyError):
+                continue
+            if text != self.pushed.get(name):
+                self.pushed[name] = text
+                changed[name] = self.ns[name]
+        return changed
+
+    # -- a test cell
+
+    def prepare(self, source: str, deadline: float, filename: str = "") -> list[str]:
+        """Bring the learner names the test reads into the namespace; returns what was put back in the kernel."""
+        self.deadline = deadline
+        self.test_file, self.hidden = filename, hidden_lines(source)
+        for name in self.injected:
+            self.ns.pop(name, None)
+        self.injected, self.missing = set(), set()
+        names = referenced_names(source)
+        self.watch = names & self.setup_names
+        wanted = sorted(n for n in names if n not in self.ns and not hasattr(builtins, n))
+        _, answer = self.kernel.ask("begin_test", self.setup_payload(), deadline)
+        changed = answer.get("changed", []) if isinstance(answer, dict) else []
+        if wanted:
+            _, answer = self.kernel.ask("describe", codec.encode(wanted), deadline)
+            if not isinstance(answer, dict):
+                raise LearnerError("the kernel did not say which of your functions exist")
+            for name in wanted:
+                kind, value = (answer.get(name) or ["missing", None])[:2]
+                if kind == "function":
+                    self.ns[name] = LearnerFunction(self, name)
+                    self.injected.add(name)
+                elif kind == "value":
+                    self.ns[name] = value
+                    self.injected.add(name)
+                elif kind == "other":
+                    self.missing.add(name)
+                    self.events.append(("unusable", name, str(value)))
+                else:
+                    self.missing.add(name)
+        return list(changed)
+
+    def finish(self, deadline: float) -> None:
+        self.kernel.ask("end_test", None, deadline)
+
+    def _called_from_hidden_test(self) -> bool:
+        frame = sys._getframe(2)
+        while frame is not None:
+            if frame.f_code.co_filename == self.test_file:
+                return frame.f_lineno in self.hidden
+            frame = frame.f_back
+        return False
+
+    def call(self, name: str, args: tuple, kwargs: dict):
+        if self.hidden and self._called_from_hidden_test():
+            _leaves((args, kwargs), self.secrets)
+        try:
+            payload = codec.encode((self._changed_setup(), name, tuple(args), dict(kwargs)))
+        except codec.NotPlainData as error:
+            raise TypeError(f"{name}() was called with something that cannot be sent to your code ({error})") from None
+        _, answer = self.kernel.ask("call", payload, self.deadline)
+        if not isinstance(answer, dict) or "status" not in answer:
+            raise LearnerError(f"{name}() sent back something the tests cannot read")
+        self.printed += answer.get("printed", 0) if type(answer.get("printed")) is int else 0
+        mutated = answer.get("mutated") if isinstance(answer.get("mutated"), dict) else {}
+        everything = list(args) + list(kwargs.values())
+        for position, value in mutated.items():
+            if type(position) is int and 0 <= position < len(everything):
+                _write_back(everything[position], value)
+        if answer["status"] == "ok":
+            return answer.get("value")
+        if answer["status"] == "notplain":
+            self.events.append(("notplain", name, str(answer.get("type", ""))))
+            raise NotPlainResult(f"{name}() returned a {answer.get('type', 'value')}, which the tests cannot check "
+                                 f"({answer.get('message', '')}); {PLAIN_ADVICE}")
+        kind_name, real = str(answer.get("type", "")), str(answer.get("real_type", ""))
+        message = str(answer.get("message", ""))
+        self.events.append(("raised", name, real, message))
+        kind = getattr(builtins, kind_name, None) if kind_name else None
+        if isinstance(kind, type) and issubclass(kind, Exception):
+            args = answer.get("args") if isinstance(answer.get("args"), list) else [message]
+            try:
+                error = kind(*args)
+            except Exception:
+                error = kind(message)
+        else:
+            error = LearnerError(f"{name}() raised {real or 'an error'}: {message}"[:2000])
+        error._clientcare_call = (name, real, message)
+        raise error
+
+
+def run_test(session: Session, source: str, filename: str) -> tuple[str, BaseException | None, bool]:
+    """Execute a test cell's source in the trusted namespace: (what it printed, the error, raised in hidden code)."""
+    out = io.StringIO()
+    hidden = hidden_lines(source)
+    try:
+        code = compile(source, filename, "exec")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            exec(code, session.ns)
+    except (Exception, KernelFault, BudgetExhausted) as error:
+        in_hidden = any(frame.f_code.co_filename == filename and line in hidden
+                        for frame, line in traceback.walk_tb(error.__traceback__))
+        return out.getvalue(), error, in_hidden
+    return out.getvalue(), None, False
+
+
+def redact(text: str, secrets: set[str], visible: str) -> str:
+    """``text`` with every hidden test input the learner's code could have echoed replaced by a placeholder."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret in text and secret not in visible:
+            text = text.replace(secret, "[hidden test input]")
+    return text

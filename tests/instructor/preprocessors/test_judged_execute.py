@@ -1,0 +1,168 @@
+"""JudgedExecute: learner cells run in the learner's kernel, test cells in the grader, faults cost their part.
+
+Each test grades one tiny notebook in a real (plain python3) kernel.
+"""
+import nbformat
+import pytest
+
+from clientcare.instructor.preprocessors import JudgedExecute
+from clientcare.instructor.preprocessors._kernel import LearnerKernel
+from clientcare.instructor.preprocessors.notes import notes_of
+from tiny import by_id, cell, notebook, scores, shown
+
+SETUP = """
+import pandas as pd
+RATE = 2
+ROLES = {"vendor": {"name"}}
+TABLE = pd.DataFrame({"hours": [1.0, 2.5]})
+def helper(value):
+    return value * RATE
+"""
+
+FORGERIES = """
+import sys, threading, builtins
+ip = get_ipython()
+# an execute_result after every cell, and a "forgiving" hook, as if the tests had passed with 1 point
+ip.events.register("post_run_cell", lambda result: ip.display_pub.publish({"text/plain": "1"}))
+ip.events.register("post_run_cell", lambda result: setattr(result, "error_in_exec", None))
+# an input transformer that turns every assertion into `pass`
+ip.input_transformers_cleanup.append(lambda lines: [("pass\\n" if "assert" in l else l) for l in lines])
+# rebinding the setup's names: through a frame, a thread, settrace and setprofile
+sys._getframe().f_globals["RATE"] = 0
+def rebind():
+    import time
+    for _ in range(2000):
+        globals()["RATE"] = 0
+        time.sleep(0.001)
+threading.Thread(target=rebind, daemon=True).start()
+sys.settrace(lambda frame, event, arg: frame.f_globals.__setitem__("RATE", 0))
+sys.setprofile(lambda frame, event, arg: None)
+builtins.AssertionError = type("Quiet", (Exception,), {})
+print("debugging output", file=sys.stderr)
+"""
+
+
+def judge(nb, tmp_path, **traits) -> nbformat.NotebookNode:
+    (tmp_path / "work").mkdir(exist_ok=True)
+    traits.setdefault("kernel_name", "python3")
+    traits.setdefault("trusted_directory", str(tmp_path / "none"))
+    JudgedExecute(**traits).preprocess(nb, {"nbgrader": {"assignment": "a"}, "metadata": {"path": str(tmp_path / "work")}})
+    return nb
+
+
+def test_verdicts_are_made_outside_the_kernel_and_cannot_be_forged(tmp_path):
+    nb = notebook(
+        cell("setup", SETUP, "setup"),
+        cell("answer", "def scaled(v):\n    import sys\n    print('working', file=sys.stderr)\n    return v * 2",
+             "scaled"),
+        cell("extra", FORGERIES),
+        cell("test", "assert scaled(3) == 6\nassert helper(1) == 2 and RATE == 2", "t-correct"),
+        cell("test", "assert scaled(3) == 7, 'scaled(3) should be 7'", "t-wrong"),
+        cell("answer", "def triple(v):\n    raise NotImplementedError()", "triple"),
+        cell("test", "assert triple(1) == 3", "t-blank"),
+        cell("answer", "def add_column(df):\n    df['cost'] = df['hours'] * 2\n    return df", "add"),
+        cell("test", "_before = TABLE.copy()\nadd_column(TABLE)\npd.testing.assert_frame_equal(TABLE, _before)",
+             "t-mutates"),
+        cell("answer", "def allowed(role, field):\n    return field in ROLES[role]", "allowed"),
+        cell("test", "ROLES['printer'] = {'name', 'session'}\nassert allowed('printer', 'session') is True", "t-roles"),
+        cell("answer", "class Fake:\n    def __eq__(self, other): return True\ndef fake():\n    return Fake()",
+             "fake"),
+        cell("test", "assert fake() == 6", "t-fake"),
+        cell("test", "assert missing_function() == 1", "t-missing"),
+        cell("answer", "def picky(v):\n    if v < 0:\n        raise ValueError(f'v must not be negative, got {v}')\n"
+                       "    return v", "picky"),
+        cell("test", "try:\n    picky(-1)\nexcept ValueError as e:\n    assert 'negative' in str(e)\n"
+                     "else:\n    raise AssertionError('no ValueError')\nprint('picky: visible tests passed')", "t-raises"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-correct": 1, "t-wrong": 0, "t-blank": 0, "t-mutates": 0, "t-roles": 1, "t-fake": 0,
+                          "t-missing": 0, "t-raises": 1}
+    for grade_id in scores(nb):  # only the grader writes test outputs: no execute_result, no stderr
+        assert {o.output_type for o in by_id(nb, grade_id).outputs} <= {"stream", "error"}
+        assert all(o.get("name", "stdout") == "stdout" for o in by_id(nb, grade_id).outputs)
+    assert "scaled(3) should be 7" in shown(nb, "t-wrong")
+    assert "triple() is still to write" in shown(nb, "t-blank")
+    assert "returned a Fake, which the tests cannot check" in shown(nb, "t-fake")
+    assert "missing_function is not defined by your answers" in shown(nb, "t-missing")
+    assert shown(nb, "t-raises").strip() == "picky: visible tests passed"
+    notes = " ".join(notes_of(nb))
+    assert "triple() is still to write" in notes and "printed" in notes
+    assert "_clientcare" not in nbformat.writes(nb).split('"metadata"')[0]  # no marker lines in any cell
+
+
+def test_a_failed_hidden_check_shows_its_checks_line_never_its_inputs(tmp_path):
+    hidden = ("### BEGIN HIDDEN TESTS\nassert half(-42) == -21, f'half(-42) should be -21, got {half(-42)}'\n"
+              "### END HIDDEN TESTS")
+    nb = notebook(
+        cell("answer", "def half(v):\n    return abs(v) / 2", "half"),
+        cell("test", f"# Checks: halving works for negative amounts too\nassert half(8) == 4\n{hidden}", "t-checks"),
+        cell("test", f"assert half(8) == 4\n{hidden}", "t-generic"),
+        # a function that keeps what hidden tests give it, to show it later in a visible failure
+        cell("answer", "_seen = []\ndef echo(v):\n    _seen.append(v)\n    raise ValueError(f'seen so far: {_seen}')",
+             "echo"),
+        cell("test", "### BEGIN HIDDEN TESTS\ntry:\n    echo('Zanzibar-7781')\nexcept ValueError:\n    pass\n"
+                     "### END HIDDEN TESTS", "t-hidden-call"),
+        cell("extra", "print(_seen)"),
+        cell("test", "echo('visible')", "t-visible-call"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-checks": 0, "t-generic": 0, "t-hidden-call": 1, "t-visible-call": 0}
+    assert "ValueError: seen so far: ['[hidden test input]', 'visible']" in shown(nb, "t-visible-call")
+    assert not any("Zanzibar" in str(c.get("outputs", "")) for c in nb.cells)
+    assert "a hidden check failed: halving works for negative amounts too" in shown(nb, "t-checks")
+    assert "a hidden check of 't-generic' failed" in shown(nb, "t-generic")
+    for grade_id in ("t-checks", "t-generic"):
+        assert "42" not in shown(nb, grade_id) and "21" not in shown(nb, grade_id)
+        assert "should be -21" in by_id(nb, grade_id).metadata["clientcare"]["failure"]["evalue"]  # for the instructor
+
+
+def test_a_dead_kernel_costs_only_the_part_it_died_in(tmp_path):
+    nb = notebook(
+        cell("setup", "BASE = 10", "setup"),
+        cell("answer", "def crash():\n    import os\n    os._exit(3)\ndef fine():\n    return BASE + 1", "funcs"),
+        cell("test", "assert fine() == 11", "t-before"),
+        cell("test", "crash()", "t-crash"),
+        cell("test", "assert fine() == 11", "t-after"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-before": 1, "t-crash": 0, "t-after": 1}
+    assert "DeadKernelError" in shown(nb, "t-crash")
+    assert any("'t-crash'" in n and "kernel died" in n and "a new kernel was started" in n for n in notes_of(nb))
+
+
+def test_stuck_calls_are_stopped_and_the_budget_is_a_hard_cap(tmp_path):
+    nb = notebook(
+        cell("answer", "def stuck():\n    while True:\n        pass\ndef deaf():\n    import signal\n"
+                       "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n    while True:\n        pass\n"
+                       "def quick():\n    return 1", "funcs"),
+        cell("test", "stuck()", "t-stuck"),
+        cell("test", "assert quick() == 1", "t-quick"),
+        cell("test", "deaf()", "t-deaf"),
+        cell("test", "assert quick() == 1", "t-quick-again"),
+        cell("test", "assert quick() == 1", "t-after-budget"),
+    )
+    judge(nb, tmp_path, timeout=2, notebook_budget=4.5, interrupt_grace=1)
+    assert scores(nb) == {"t-stuck": 0, "t-quick": 1, "t-deaf": 0, "t-quick-again": 0, "t-after-budget": 0}
+    assert "ran past its time limit" in shown(nb, "t-stuck")
+    assert "not run: the notebook used its whole time budget (4.5 s)" in shown(nb, "t-after-budget")
+    assert any("used its whole time budget" in n for n in notes_of(nb))
+
+
+def test_a_kernel_that_dies_while_starting_is_replaced(monkeypatch):
+    """Several graders starting kernels at once occasionally lose one before it runs anything."""
+    attempts = []
+
+    def flaky(self):
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(LearnerKernel, "_start_once", flaky)
+    kernel = LearnerKernel(None, "python3", ".", {}, [], 5, 1, 1000, 1000, 1000, pytest.importorskip("logging"))
+    kernel.log = __import__("logging").getLogger("test")
+    kernel.start(3)
+    assert len(attempts) == 3
+    attempts.clear()
+    with pytest.raises(RuntimeError, match="could not be started"):
+        kernel.start(2)
+    assert len(attempts) == 2
