@@ -44,7 +44,9 @@ DEFAULT_WORKER_MEMORY_MB = 4096  # data memory of one grading worker (RLIMIT_DAT
 # settings, where things are, locale, and the gradebook's PostgreSQL client settings.
 WORKER_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV",
                       "MPLBACKEND", "SSL_CERT_FILE", "SSL_CERT_DIR")
-WORKER_ENVIRONMENT_PREFIXES = ("CLIENTCARE_", "JUPYTER_", "NBGRADER_", "LC_", "PG")
+# JUPYTERHUB_: on a hub, nbgrader's JupyterHubAuthPlugin asks the hub who is grading (without it the
+# worker cannot even construct nbgrader's API).
+WORKER_ENVIRONMENT_PREFIXES = ("CLIENTCARE_", "JUPYTER_", "JUPYTERHUB_", "NBGRADER_", "LC_", "PG")
 
 
 @dataclass(frozen=True)
