@@ -133,9 +133,11 @@ c.GenerateFeedback.preprocessors = [
 import clientcare as _clientcare  # noqa: E402
 import nbgrader as _nbgrader  # noqa: E402
 
-c.HTMLExporter.template_name = "clientcare-feedback"
-c.HTMLExporter.template_file = "page.html.j2"
-c.HTMLExporter.extra_template_basedirs = [
+# Set on the feedback page's own exporter, not on HTMLExporter, which formgrader's pages use too.
+c.GenerateFeedback.exporter_class = "clientcare.instructor.feedback_exporter.FeedbackExporter"
+c.FeedbackExporter.template_name = "clientcare-feedback"
+c.FeedbackExporter.template_file = "page.html.j2"
+c.FeedbackExporter.extra_template_basedirs = [
     os.path.join(os.path.dirname(_clientcare.__file__), "templates"),
     os.path.join(os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
 ]

@@ -13,13 +13,25 @@ from traitlets.config.loader import PyFileConfigLoader
 REPO = Path(__file__).resolve().parents[2]
 
 
+def course_config() -> Config:
+    return PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+
+
 def course_exporter() -> HTMLExporter:
-    """The HTML exporter as nbgrader_config.py, then nbgrader's GenerateFeedback, set it up."""
+    """The feedback page's exporter as nbgrader_config.py, then nbgrader's GenerateFeedback, set it up."""
     from nbgrader.converters.generate_feedback import GenerateFeedback
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
-    generate = GenerateFeedback(config=Config({"HTMLExporter": config.HTMLExporter}))
-    return HTMLExporter(config=generate.config)
+    config = course_config()
+    generate = GenerateFeedback(config=Config({name: config[name] for name in ("GenerateFeedback", "FeedbackExporter")}))
+    return generate.exporter_class(config=generate.config)
+
+
+def test_formgrader_keeps_its_own_templates():
+    """formgrader renders manual grading with HTMLExporter and its 'formgrade' template: the course's
+    feedback template must not be set there (formgrader's grading page failed to render when it was)."""
+    config = course_config()
+    assert not {"template_name", "template_file", "extra_template_basedirs"} & set(config.HTMLExporter)
+    assert config.GenerateFeedback.exporter_class.endswith("FeedbackExporter")
 
 
 def graded(source: str, grade_id: str, points: float, score: float, *, solution=False, error=None):
