@@ -87,6 +87,7 @@ c.Spawner.notebook_dir = "~"
 c.Spawner.default_url = settings["learner_default_url"]
 c.Spawner.environment = {
     "CLIENTCARE_ROLE": "learner",
+    "JUPYTER_CONFIG_PATH": str(ROOT / "etc" / "jupyter"),  # this hub's nbgrader settings (trial_hub.py)
     "PATH": f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
 }
 c.Spawner.http_timeout = 120

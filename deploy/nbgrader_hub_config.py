@@ -1,4 +1,5 @@
-"""nbgrader settings every server on the hub reads first (installed as <venv>/etc/jupyter/nbgrader_config.py).
+"""nbgrader settings every server on the hub reads first (installed as <hub root>/etc/jupyter/nbgrader_config.py,
+which every server finds through JUPYTER_CONFIG_PATH).
 
 Learners' servers read only this file: the course id, where the shared exchange is, and
 that course membership comes from the hub's groups (nbgrader-clientcare for learners,

@@ -252,9 +252,15 @@ def hub_folders(s: dict) -> None:
     os.chmod(settings_path(root), 0o644)
 
 
+def config_dir(s: dict) -> Path:
+    """The hub's own Jupyter config folder, first on every server's JUPYTER_CONFIG_PATH (not the shared
+    environment's etc/jupyter: several hubs may share one environment)."""
+    return Path(s["root"]) / "etc" / "jupyter"
+
+
 def nbgrader_global_config(s: dict) -> None:
     """What every server on the hub reads first: the course, the exchange, the hub as the roll."""
-    folder = Path(s["venv"]) / "etc" / "jupyter"
+    folder = config_dir(s)
     folder.mkdir(parents=True, exist_ok=True)
     text = (DEPLOY / "nbgrader_hub_config.py").read_text()
     text = text.replace("@EXCHANGE@", str(Path(s["root"]) / "exchange")).replace("@DB_URL@", s["db_url"])
@@ -301,6 +307,7 @@ def grader_env(s: dict) -> dict:
         "PATH": f"{Path(s['venv']) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
         "CLIENTCARE_DB_URL": s["db_url"],
         "CLIENTCARE_EXCHANGE": str(Path(s["root"]) / "exchange"),
+        "JUPYTER_CONFIG_PATH": str(config_dir(s)),
     }
 
 
