@@ -90,6 +90,20 @@ def test_nbgraders_timestamp_is_kept_unless_it_is_a_link(course):
     assert any("'timestamp.txt' is a link" in n for n in notes)
 
 
+def test_nbgraders_submission_secret_is_kept_so_feedback_reaches_the_learner(course):
+    """nbgrader's release_feedback names a learner's feedback by the submission's secret: set aside,
+    the feedback is never delivered (seen on the trial hub)."""
+    folder = course / "submitted" / "eve" / A
+    (folder / "submission_secret.txt").write_text("a" * 128)
+    notes, folder = run(course)
+    assert notes == [] and (folder / "submission_secret.txt").read_text() == "a" * 128
+    (folder / "submission_secret.txt").unlink()
+    os.symlink("/etc/hostname", folder / "submission_secret.txt")
+    notes, folder = run(course)
+    assert_only_release_files(folder)
+    assert any("'submission_secret.txt' is a link" in n for n in notes)
+
+
 def test_a_notebook_that_is_a_link_to_the_instructors_source_is_never_read(course):
     folder = course / "submitted" / "eve" / A
     (folder / f"{A}.ipynb").unlink()

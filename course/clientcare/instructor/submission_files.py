@@ -39,6 +39,9 @@ import nbformat
 
 SET_ASIDE = "set-aside"
 NBGRADER_TIMESTAMP = "timestamp.txt"  # written by nbgrader submit/collect
+# nbgrader's own small files in a submission: when it was submitted (late penalties) and the secret
+# release_feedback names the learner's feedback by (without it no feedback reaches the learner).
+NBGRADER_FILES = (NBGRADER_TIMESTAMP, "submission_secret.txt")
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -229,8 +232,8 @@ def preflight(submission: Path, release: Path, set_aside: Path | None = None) ->
                 folders.remove(name)  # never walk into a link or a folder we set aside
             if relative in expected and not kind:
                 continue
-            if relative == NBGRADER_TIMESTAMP and not kind and info.st_size <= 1024:
-                continue  # nbgrader's own record of when it was submitted (late penalties)
+            if relative in NBGRADER_FILES and not kind and info.st_size <= 1024:
+                continue  # nbgrader's own records (see NBGRADER_FILES)
             if relative in notebooks:
                 where = keep_aside(path)
                 shutil.copyfile(expected[relative], path)
