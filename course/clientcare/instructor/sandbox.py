@@ -765,6 +765,14 @@ class _Sandboxed(LoggingConfigurable):
         roots = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix,
                  os.path.dirname(os.path.realpath(sys.executable))}
         roots = {r for r in roots if not any(r.startswith(o.rstrip("/") + "/") for o in roots | {"/usr"})}
+        # With the environment under /tmp (a checkout there), /tmp is a private tmpfs of its own, mounted
+        # first so that the environment is bound read-only inside it; the disk cap is then split in
+        # half between it and the home, so the total stays the same.
+        tmp_holds_environment = any(r.startswith("/tmp/") for r in roots)
+        disk = self.disk_mb * MB // (2 if tmp_holds_environment else 1)
+        if tmp_holds_environment:
+            args += ["--perms", "01777", "--size", str(disk), "--tmpfs", "/tmp"]
+            made.add("/tmp")
         for root in sorted(roots):
             if root != "/usr" and os.path.isdir(root):
                 args += folders_to(root + "/") + ["--ro-bind", root, root]
@@ -777,9 +785,10 @@ class _Sandboxed(LoggingConfigurable):
         for module in KERNEL_MODULES:
             args += ["--ro-bind", os.path.join(here, module), f"{package}/{module}"]
         # the private, size-capped tmpfs: home, working folder and /tmp
-        args += ["--perms", "0777", "--size", str(self.disk_mb * MB), "--tmpfs", SANDBOX_HOME,
-                 "--perms", "01777", "--dir", f"{SANDBOX_HOME}/.tmp", "--symlink", f"{SANDBOX_HOME}/.tmp", "/tmp",
-                 "--perms", "0777", "--dir", workdir]
+        args += ["--perms", "0777", "--size", str(disk), "--tmpfs", SANDBOX_HOME]
+        if not tmp_holds_environment:
+            args += ["--perms", "01777", "--dir", f"{SANDBOX_HOME}/.tmp", "--symlink", f"{SANDBOX_HOME}/.tmp", "/tmp"]
+        args += ["--perms", "0777", "--dir", workdir]
         if source:
             folders, files = _scratch_files(source, self.max_scratch_files, self.disk_mb * MB // 2, self.log)
             for folder in folders:
