@@ -78,30 +78,21 @@ def test_an_ordinary_submission_is_left_as_it_is(course):
     assert not (course / SET_ASIDE).exists()
 
 
-def test_nbgraders_timestamp_is_kept_unless_it_is_a_link(course):
+@pytest.mark.parametrize("name, text", [
+    ("timestamp.txt", "2026-01-05 17:00:00.000000 UTC"),  # late penalties read it
+    # release_feedback names a learner's feedback by it: set aside, feedback is never delivered
+    ("submission_secret.txt", "a" * 128),
+])
+def test_nbgraders_own_files_are_kept_unless_they_are_links(course, name, text):
     folder = course / "submitted" / "eve" / A
-    (folder / "timestamp.txt").write_text("2026-01-05 17:00:00.000000 UTC")
+    (folder / name).write_text(text)
     notes, folder = run(course)
-    assert notes == [] and (folder / "timestamp.txt").read_text() == "2026-01-05 17:00:00.000000 UTC"
-    (folder / "timestamp.txt").unlink()
-    os.symlink("/etc/hostname", folder / "timestamp.txt")
+    assert notes == [] and (folder / name).read_text() == text
+    (folder / name).unlink()
+    os.symlink("/etc/hostname", folder / name)
     notes, folder = run(course)
     assert_only_release_files(folder)
-    assert any("'timestamp.txt' is a link" in n for n in notes)
-
-
-def test_nbgraders_submission_secret_is_kept_so_feedback_reaches_the_learner(course):
-    """nbgrader's release_feedback names a learner's feedback by the submission's secret: set aside,
-    the feedback is never delivered (seen on the trial hub)."""
-    folder = course / "submitted" / "eve" / A
-    (folder / "submission_secret.txt").write_text("a" * 128)
-    notes, folder = run(course)
-    assert notes == [] and (folder / "submission_secret.txt").read_text() == "a" * 128
-    (folder / "submission_secret.txt").unlink()
-    os.symlink("/etc/hostname", folder / "submission_secret.txt")
-    notes, folder = run(course)
-    assert_only_release_files(folder)
-    assert any("'submission_secret.txt' is a link" in n for n in notes)
+    assert any(f"'{name}' is a link" in n for n in notes)
 
 
 def test_a_notebook_that_is_a_link_to_the_instructors_source_is_never_read(course):
