@@ -128,8 +128,17 @@ def leftovers(uid: int) -> list[int]:
 
 def test_nothing_of_the_course_the_grader_or_work_is_visible(kernel):
     seen = kernel.value("sorted(__import__('os').listdir('/'))")
+    # the system's folders, plus the first folder on the way to Python's environment wherever the
+    # checkout lives (a CI clone may be at /check/..., /builds/... or under /tmp)
+    environment = {Path(p).parts[1] for p in (sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix),
+                                               os.path.realpath(sys.base_prefix))}
     assert set(seen) <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "dev", "tmp",
-                         "home", "opt", "root", "work", "run"}
+                         "home", "opt", "run"} | environment
+    # each folder on the way to the environment shows only the next step, nothing beside it
+    for prefix in {Path(p) for p in (sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix))}:
+        for folder, step in zip(list(prefix.parents)[-2::-1], prefix.parts[2:]):
+            if not str(folder).startswith(("/usr", "/tmp")):
+                assert kernel.value(f"sorted(__import__('os').listdir({str(folder)!r}))") == [step], folder
     for path in (REPO / "source", REPO / "nbgrader_config.py", REPO / "course", REPO / ".git",
                  Path("/work/coordination"), Path.home() / ".bash_history", Path("/etc/shadow")):
         assert kernel.value(f"__import__('os').path.exists({str(path)!r})") is False, path
