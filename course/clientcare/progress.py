@@ -11,7 +11,6 @@ listed as a problem rather than hiding the rest of the page.
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, Mapping
 import ipywidgets as widgets
 import pandas as pd
 
+from . import catalogue
 from .catalogue import lesson_heading, lesson_index, lesson_references
 from .content import ContentError
 from .store import LearnerFile
@@ -28,7 +28,6 @@ from .style import heading, themed
 from . import registry
 
 COLUMNS = ["lesson", "activity", "id", "title", "done", "status", "score"]
-LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
 
 
 # ---------------------------------------------------------------- where and how well (presentation)
@@ -62,7 +61,7 @@ _ACTIVITY_OF = {kind.show: kind.activity for kind in registry.KINDS if kind.show
 def activity_places(lessons_dir: Path | None = None) -> dict[tuple[str, str], tuple[int, int]]:
     """Where each activity is met: (activity, id) -> (lesson number, position in that lesson), from
     the ``show_*("id")`` calls in the lesson notebooks (the first lesson that shows it)."""
-    lessons_dir = LESSONS_DIR if lessons_dir is None else lessons_dir
+    lessons_dir = catalogue.lessons_dir() if lessons_dir is None else lessons_dir
     places: dict[tuple[str, str], tuple[int, int]] = {}
     try:
         references = lesson_references(lessons_dir)
@@ -76,7 +75,7 @@ def activity_places(lessons_dir: Path | None = None) -> dict[tuple[str, str], tu
 
 def lesson_files(lessons_dir: Path | None = None) -> dict[int, str]:
     """Lesson number -> notebook file name, e.g. ``{6: "06-fees.ipynb"}`` (for links)."""
-    lessons_dir = LESSONS_DIR if lessons_dir is None else lessons_dir
+    lessons_dir = catalogue.lessons_dir() if lessons_dir is None else lessons_dir
     found = (lesson_heading(path) for path in sorted(Path(lessons_dir).glob("[0-9][0-9]-*.ipynb")))
     return {lesson.number: lesson.notebook for lesson in found if lesson}
 
@@ -136,11 +135,6 @@ def _group_heading(lesson: Any, titles: dict[int, str]) -> str:
 # ---------------------------------------------------------------- graded assignments
 
 
-def course_dir() -> Path:
-    """The course folder: the one the learner's JupyterLab was started for, else the package's own."""
-    return Path(os.environ.get("CLIENTCARE_COURSE_DIR") or LESSONS_DIR.parents[1])
-
-
 def assignment_status(course: Path | None = None, submissions: Path | None = None,
                       course_id: str = "clientcare") -> list[dict[str, str]]:
     """Each graded assignment of the course (``release/<name>``) with where the learner is with it:
@@ -149,7 +143,7 @@ def assignment_status(course: Path | None = None, submissions: Path | None = Non
     Fetched work and feedback are in the learner's ``learner/assignments/<name>/`` (see
     :mod:`clientcare.lab`); submissions are in nbgrader's own record of what this learner
     submitted (its cache in the Jupyter data folder)."""
-    course = course or course_dir()
+    course = course or catalogue.course_root()
     if submissions is None:
         from jupyter_core.paths import jupyter_data_dir
 

@@ -171,13 +171,15 @@ def test_finished_and_best_score_are_shown_apart(course):
 def test_activities_belong_to_the_lesson_that_shows_them_in_its_order(course, tmp_path, monkeypatch):
     from clientcare import progress
 
-    lessons = tmp_path / "lessons"
-    lessons.mkdir()
+    lessons = tmp_path / "course" / "lessons"  # a course folder of its own, found as the learner's kernel finds it
+    lessons.mkdir(parents=True)
+    (tmp_path / "nbgrader_config.py").write_text("")
     code = ['show_scenario("beta")', 'show_flashcards("deck")', 'show_scenario("alpha")']
     cells = [{"cell_type": "markdown", "source": "# Lesson 2: Clients"}] + [
         {"cell_type": "code", "source": source} for source in code]
     (lessons / "02-clients.ipynb").write_text(json.dumps({"cells": cells}))
-    monkeypatch.setattr(progress, "LESSONS_DIR", lessons)
+    monkeypatch.delenv("CLIENTCARE_COURSE_DIR", raising=False)
+    monkeypatch.chdir(lessons)
     summary = progress_summary()
     lesson_two = summary[summary["lesson"] == 2]
     assert list(lesson_two["id"])[:3] == ["beta", "deck", "alpha"]  # as the lesson shows them
