@@ -169,3 +169,10 @@ def test_the_progress_sentence_says_what_is_shared(learner_home, no_lrs, tmp_pat
     notice = sharing_notice()
     assert "lrs.example.org" in notice and "learner-ada" in notice
     assert "reflections and written answers are included only if you choose to share them" in notice
+
+
+def test_the_progress_page_says_what_is_shared(learner_home, no_lrs):
+    from clientcare.progress import progress_html, progress_summary
+
+    page = progress_html(progress_summary(), titles={}, files={}, assignments=[])
+    assert "What is shared" in page and "nothing is sent anywhere" in page
