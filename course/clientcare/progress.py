@@ -235,7 +235,16 @@ def progress_html(summary: pd.DataFrame, titles: dict[int, str] | None = None,
     if problems:
         items = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
         parts.append(f"<p>Some course content could not be read; please tell your instructor:</p><ul>{items}</ul>")
+    parts.append(sharing_html())
     return "".join(parts)
+
+
+def sharing_html() -> str:
+    """What is shared of the learner's activity, and with whom (records: see :mod:`clientcare.lrs`)."""
+    from .lrs import sharing_notice
+
+    return (heading("What is shared", 3, css="cc-subtitle")
+            + f'<p class="cc-sharing">{html.escape(sharing_notice())}</p>')
 
 
 @dataclass(frozen=True)

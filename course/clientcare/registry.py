@@ -71,6 +71,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("progress", "Progress", "progress", show="show_progress"),
     # Learner files that belong to no single kind.
     Kind("attempts", "Attempts", "order", learner_file="attempts"),
+    Kind("statements", "Learning records", "xapi", learner_file="statements"),  # xAPI statements, pending sends
 )
 
 
