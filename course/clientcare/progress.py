@@ -150,6 +150,7 @@ def assignment_status(course: Path | None = None, submissions: Path | None = Non
         submissions = Path(jupyter_data_dir()) / "nbgrader_cache" / course_id
     release = course / "release"
     names = sorted(p.name for p in release.iterdir() if p.is_dir()) if release.is_dir() else []
+    schedule = _schedule()
     rows = []
     for name in names:
         folder = course / "learner" / "assignments" / name
@@ -157,7 +158,7 @@ def assignment_status(course: Path | None = None, submissions: Path | None = Non
         sent = sorted(submissions.glob(f"*+{name}+*")) if submissions.is_dir() else []
         feedback = sorted((folder / "feedback").glob(f"*/{name}.html")) if folder.is_dir() else []
         row = {"name": name, "status": "Not fetched yet: open Nbgrader > Assignment List and press Fetch",
-               "link": "", "link_text": ""}
+               "link": "", "link_text": "", "due": schedule.due_text(name) if schedule else ""}
         if notebooks:
             row.update(status="Fetched, not submitted", link=f"../assignments/{name}/{notebooks[0].name}",
                        link_text="Open the assignment")
@@ -170,6 +171,16 @@ def assignment_status(course: Path | None = None, submissions: Path | None = Non
                        link_text="Read your feedback")
         rows.append(row)
     return rows
+
+
+def _schedule():
+    """The course's due dates (content/due-dates.yaml), or None if they cannot be read."""
+    from .schedule import load_schedule
+
+    try:
+        return load_schedule()
+    except ContentError:
+        return None
 
 
 def _submitted_on(folder: Path) -> str:
@@ -190,14 +201,17 @@ def assignments_html(rows: list[dict[str, str]]) -> str:
         return ""
     body = "".join(
         f"<tr><th scope='row' class='cc-text-cell'>{html.escape(row['name'])}</th>"
+        f"<td>{html.escape(row.get('due') or '–')}</td>"
         f"<td>{html.escape(row['status'])}</td><td>{_link(row['link'], row['link_text'])}</td></tr>"
         for row in rows
     )
+    schedule = _schedule()
+    policy = f'<p class="cc-late-policy">{html.escape(schedule.policy.describe())}</p>' if schedule else ""
     return (heading("Graded assignments", 3, css="cc-subtitle")
             + '<div class="cc-table-scroll" role="region" tabindex="0" aria-label="Graded assignments">'
             '<table class="cc-table cc-progress-table">'
-            '<thead><tr><th scope="col">Assignment</th><th scope="col">Where you are</th>'
-            f'<th scope="col">Open</th></tr></thead><tbody>{body}</tbody></table></div>')
+            '<thead><tr><th scope="col">Assignment</th><th scope="col">Due</th><th scope="col">Where you are</th>'
+            f'<th scope="col">Open</th></tr></thead><tbody>{body}</tbody></table></div>' + policy)
 
 
 # ---------------------------------------------------------------- the page

@@ -171,3 +171,9 @@ def review_finished(event: ReviewFinished) -> None:
             listener(event)
         except Exception as error:  # a record that cannot be sent must not break the review
             warnings.warn(f"a review listener failed: {error!r}", stacklevel=2)
+
+
+# Learning records (issue 18, records' hook): every finished review becomes an xAPI statement (clientcare.xapi).
+from . import xapi as _xapi  # noqa: E402
+
+add_review_listener(_xapi.review_listener)

@@ -211,6 +211,37 @@ def review_statement(kind: str, item_id: str, title: str, *, deck: str | None = 
                       parent=parent)
 
 
+def review_listener(event: Any) -> None:
+    """Record a finished flashcard or interview review (:class:`clientcare.srs.ReviewFinished`).
+
+    Registered with :func:`clientcare.srs.add_review_listener`. Success is any rating but
+    Again; numbers and yes/no details of the review (e.g. checklist points ticked) go in an
+    extension, written text only if the learner opted in.
+    """
+    lesson = int(event.collection[:2]) if event.collection[:2].isdigit() else None
+    details = dict(event.details or {})
+    text = details.pop("answer", None) if isinstance(details.get("answer"), str) else None
+
+    def build() -> dict[str, Any]:
+        from .lrs import load_settings
+
+        settings = load_settings()
+        statement = review_statement(event.activity, event.item, event.title, deck=event.collection,
+                                     rating=event.rating, success=event.rating != "Again", lesson=lesson, text=text,
+                                     settings=settings)
+        plain = {key: value for key, value in details.items()
+                 if isinstance(value, (bool, int, float)) or (isinstance(value, list)
+                                                               and all(isinstance(v, (int, str)) for v in value))}
+        if plain:
+            statement["result"].setdefault("extensions", {})[extension(settings, "details")] = plain
+        if isinstance(event.reviewed_at, datetime):
+            moment = event.reviewed_at if event.reviewed_at.tzinfo else event.reviewed_at.replace(tzinfo=timezone.utc)
+            statement["timestamp"] = moment.isoformat(timespec="milliseconds")
+        return statement
+
+    record(build)
+
+
 # ---------------------------------------------------------------- the learner's record and sharing choice
 
 

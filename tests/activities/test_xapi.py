@@ -176,3 +176,22 @@ def test_the_progress_page_says_what_is_shared(learner_home, no_lrs):
 
     page = progress_html(progress_summary(), titles={}, files={}, assignments=[])
     assert "What is shared" in page and "nothing is sent anywhere" in page
+
+
+def test_a_finished_flashcard_review_is_kept_as_a_statement(learner_home, no_lrs):
+    from datetime import datetime, timezone
+
+    from clientcare.flashcards import Card, Flashcards, FlashcardsSession
+
+    deck = Flashcards("03-client-care-and-needs", "Needs", (Card("needs-1", "What is a need?", "..."),), 3)
+    session = FlashcardsSession(deck, LearnerFile("flashcards"), lambda: datetime(2026, 3, 2, 9, tzinfo=timezone.utc))
+    session.show_answer()
+    session.rate("Again")
+    [statement] = xapi.kept()
+    assert xapi.validate_statement(statement) == []
+    assert statement["verb"]["id"] == ADL + "answered"
+    assert statement["object"]["id"].endswith("/flashcards/03-client-care-and-needs/needs-1")
+    assert statement["result"]["success"] is False  # rated Again
+    assert statement["result"]["extensions"]["https://courses.example.org/clientcare/xapi/extensions/rating"] == "Again"
+    assert statement["timestamp"].startswith("2026-03-02T09:00:00")
+    assert statement["context"]["contextActivities"]["grouping"][1]["id"].endswith("/lessons/3")
