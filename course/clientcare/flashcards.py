@@ -255,6 +255,7 @@ class FlashcardsSession:
         queue = self.queue()
         self.current = queue[0] if queue else None
         self.showing_answer = False
+        self.shown_at = self.clock()
 
     def show_answer(self) -> None:
         """Turn the current card over."""
@@ -286,7 +287,11 @@ class FlashcardsSession:
         self.reviewed += 1
         self.last = srs.ReviewFinished(
             "flashcard", item.deck.id, item.card.id, item.card.front, srs.rating(answer).name, when,
-            srs.due_at(schedule))
+            srs.due_at(schedule), seconds=(when - self.shown_at).total_seconds())
+        if self.store is not None:
+            from .cpd import log_practice
+
+            log_practice(self.last)
         self._advance()
         srs.review_finished(self.last)
         return self.last

@@ -227,8 +227,11 @@ def progress_html(summary: pd.DataFrame, titles: dict[int, str] | None = None,
         return "<p>There are no activities in the course yet.</p>"
     done, total = int(summary["done"].sum()), len(summary)
     parts = [f"<p><b>You have completed {done} of {total} activities.</b> "
-             "An activity is complete once you have finished it (or written your reflection, or know every "
-             "card); its best score is shown beside it.</p>"]
+             "An activity is complete once you have finished it (or written your reflection, or studied every "
+             "card or interview question); its best score is shown beside it.</p>"]
+    from .cpd import revision_html  # revision due today and CPD hours (issue 17)
+
+    parts.append(revision_html(summary))
     for lesson, group in summary.groupby("lesson", dropna=False, sort=True):
         title = html.escape(_group_heading(lesson, titles))
         file = None if pd.isna(lesson) else files.get(int(lesson))
@@ -298,7 +301,10 @@ class ProgressView(widgets.VBox):
                                              tooltip="Read your latest progress again")
         self.refresh_button.on_click(lambda _button: self.refresh())
         # An <h2>: the progress notebook itself has only its "# My progress" title above.
-        super().__init__([widgets.HTML(heading("Your progress so far", 2)), self.refresh_button, self.page])
+        from .cpd import CpdExportBox  # the CPD record's export (issue 17)
+
+        self.cpd = CpdExportBox()
+        super().__init__([widgets.HTML(heading("Your progress so far", 2)), self.refresh_button, self.page, self.cpd])
         themed(self, "progress")
 
     def refresh(self) -> None:

@@ -153,6 +153,7 @@ class ReviewFinished:
     reviewed_at: datetime
     due: datetime
     details: Mapping[str, Any] | None = None  # e.g. an interview's checklist points ticked
+    seconds: float | None = None             # time from the item being shown to the review finishing
 
 
 _LISTENERS: list[Callable[[ReviewFinished], None]] = []

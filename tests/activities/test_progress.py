@@ -144,7 +144,7 @@ def test_html_groups_by_lesson_with_titles(course):
 
 def test_widget_refreshes_after_more_work(course):
     page = show_progress()
-    html_widget = page.children[-1]
+    html_widget = page.page
     assert "completed 0 of 7" in html_widget.value
     known_marks({"deck": {"known": ["a", "b", "c"]}})
     refresh = page.refresh_button
