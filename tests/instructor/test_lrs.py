@@ -5,6 +5,7 @@ the widget works as before and the statements wait in the learner's file; when t
 is back they arrive.
 """
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -111,3 +112,41 @@ def test_the_widget_works_with_the_lrs_down_and_the_records_arrive_when_it_retur
     assert LearnerFile("statements").load()["last_error"] is None
     copies = [s for s in fetch_statements(ralph.settings) if s["id"] == statement["id"]]
     assert len(copies) == 1  # a send that timed out and was retried is held once
+
+
+@pytest.mark.slow  # runs the report notebook (a kernel, matplotlib): about 20 s
+def test_the_cohort_report_shows_practice_read_from_the_lrs(ralph, course_lrs, tmp_path, monkeypatch):
+    """A synthetic cohort's statements in Ralph, read back by the report notebook's practice section."""
+    from nbgrader.api import Gradebook
+
+    from clientcare.instructor.course import tools_on_path
+    from clientcare.instructor.practice import load_practice
+    from clientcare.instructor.report import render_html
+    from test_practice import QUIZ, check_practice, synthetic_cohort
+
+    folder = tmp_path / "content"  # the cohort's content, in a scratch content folder
+    for kind in ("scenarios", "quizzes", "reflections", "flashcards"):
+        (folder / kind).mkdir(parents=True)
+    shutil.copy(DATA / "tiny-scenario.yaml", folder / "scenarios" / "tiny-scenario.yaml")
+    (folder / "quizzes" / "99-practice.yaml").write_text(QUIZ, encoding="utf-8")
+    monkeypatch.setattr(content, "CONTENT_DIR", folder)
+    ralph_only = RalphLRS(ralph.folder, port=ralph.port, username=ralph.username, password=ralph.password,
+                          course_iri="https://courses.example.org/practice-report")
+    statements = synthetic_cohort(monkeypatch, ralph_only.settings)
+    assert post_statements(ralph_only.settings, statements)[1] == {}
+    check_practice(load_practice(ralph_only.settings))  # read back from the LRS
+    course_lrs(ralph_only)
+    tools_on_path(os.environ)
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url) as gradebook:
+        gradebook.add_assignment("fee-proposals")
+        gradebook.add_notebook("fee-proposals", "fee-proposals")
+        gradebook.add_grade_cell("vat", "fee-proposals", "fee-proposals", max_score=5, cell_type="code")
+        gradebook.add_student("l1")
+        gradebook.add_submission("fee-proposals", "l1")
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the report's kernel shows its plots inline, as when run by hand
+    page = render_html(url, tmp_path / "reports" / "cohort-report.html").read_text(encoding="utf-8")
+    assert "Scenario decisions most often missed" in page and "Active learners per lesson" in page
+    assert "learning records from 6 learners" in page
+    assert page.count("<img") >= 5  # the two gradebook plots and the three practice plots
+    assert "My private answer." not in page
