@@ -30,6 +30,9 @@ def _check(args: argparse.Namespace) -> int:
 
     checked, errors = check_content()
     errors += check_lesson_references(lessons_dir(_course(args).root))
+    from .glossary import check_glossary  # lessons and glossary agree (issue 17)
+
+    errors += check_glossary(lessons_dir(_course(args).root))
     errors += _schedule_errors(_course(args))
     lines, cue_errors, warnings = lint()  # the cue lint (see cues.py and content/README.md)
     print("\n".join(lines))
