@@ -292,12 +292,13 @@ def sharing_notice() -> str:
     text = ("reflections and written answers are included only if you choose to share them"
             if not share_text() else "you have chosen to include your reflections and written answers")
     if not settings.endpoint:
-        return ("A record of each scenario, quiz and flashcard or interview review you finish is kept in your own "
-                "folder (statements.json); nothing is sent anywhere.")
+        return ("A record of each scenario, quiz, reflection and flashcard or interview review you finish is kept in "
+                f"your own folder (statements.json); nothing is sent anywhere; {text}.")
     waiting = len(pending())
     later = (f" {waiting} record{'s are' if waiting != 1 else ' is'} waiting to be sent and will be sent "
              "when the course's record store can be reached." if waiting else "")
-    return (f"When you finish a scenario, submit a quiz or finish a flashcard or interview review, a record of "
+    return (f"When you finish a scenario, submit a quiz, save a reflection or finish a flashcard or interview review, "
+            f"a record of "
             f"what you chose and scored is kept in your own folder and sent, under your course id "
             f"({learner_id()}), to the course's learning record store ({settings.host}), where your instructors "
             f"see it; {text}." + later)

@@ -304,7 +304,13 @@ class ProgressView(widgets.VBox):
         from .cpd import CpdExportBox  # the CPD record's export (issue 17)
 
         self.cpd = CpdExportBox()
-        super().__init__([widgets.HTML(heading("Your progress so far", 2)), self.refresh_button, self.page, self.cpd])
+        from .xapi import set_share_text, share_text  # learning records (issue 18): the learner's choice
+
+        self.share_text = widgets.Checkbox(value=share_text(), indent=False,
+                                           description="Include my reflections and written answers in what is shared")
+        self.share_text.observe(lambda change: (set_share_text(change["new"]), self.refresh()), names="value")
+        super().__init__([widgets.HTML(heading("Your progress so far", 2)), self.refresh_button, self.page,
+                          self.share_text, self.cpd])
         themed(self, "progress")
 
     def refresh(self) -> None:

@@ -211,6 +211,18 @@ def review_statement(kind: str, item_id: str, title: str, *, deck: str | None = 
                       parent=parent)
 
 
+def reflection_statement(reflection: Any, text: str, settings: Any = None) -> dict[str, Any]:
+    """A reflection saved with its Save button: ``responded``, complete; its text only if the learner opted in."""
+    from .lrs import load_settings
+
+    settings = settings or load_settings()
+    obj = _activity(_iri(settings, "reflections", reflection.id), "question", reflection.title)
+    result: dict[str, Any] = {"completion": bool(text.strip())}
+    if text.strip() and share_text():
+        result["response"] = text
+    return _statement(settings, "responded", obj, result, lesson=getattr(reflection, "lesson", None))
+
+
 def review_listener(event: Any) -> None:
     """Record a finished flashcard or interview review (:class:`clientcare.srs.ReviewFinished`).
 
@@ -234,6 +246,12 @@ def review_listener(event: Any) -> None:
                                                                and all(isinstance(v, (int, str)) for v in value))}
         if plain:
             statement["result"].setdefault("extensions", {})[extension(settings, "details")] = plain
+        made, out_of = details.get("points_made"), details.get("points")
+        if isinstance(made, (int, float)) and isinstance(out_of, (int, float)) and out_of > 0 and 0 <= made <= out_of:
+            statement["result"]["score"] = _score(made, out_of)  # an interview's checklist points made
+        seconds = getattr(event, "seconds", None)
+        if isinstance(seconds, (int, float)) and seconds >= 0:
+            statement["result"]["duration"] = f"PT{round(seconds, 2):g}S"
         if isinstance(event.reviewed_at, datetime):
             moment = event.reviewed_at if event.reviewed_at.tzinfo else event.reviewed_at.replace(tzinfo=timezone.utc)
             statement["timestamp"] = moment.isoformat(timespec="milliseconds")

@@ -195,3 +195,43 @@ def test_a_finished_flashcard_review_is_kept_as_a_statement(learner_home, no_lrs
     assert statement["result"]["extensions"]["https://courses.example.org/clientcare/xapi/extensions/rating"] == "Again"
     assert statement["timestamp"].startswith("2026-03-02T09:00:00")
     assert statement["context"]["contextActivities"]["grouping"][1]["id"].endswith("/lessons/3")
+
+
+def test_a_finished_interview_practice_is_kept_with_its_points_and_time(learner_home, no_lrs):
+    from datetime import datetime, timezone
+
+    from clientcare import srs
+
+    event = srs.ReviewFinished("interview", "05-confidentiality", "who-may-know", "Who may know?", "Good",
+                               datetime(2026, 3, 2, 9, tzinfo=timezone.utc), datetime(2026, 3, 9, 9, tzinfo=timezone.utc),
+                               {"points_made": 3, "points": 4}, seconds=95.5)
+    srs.review_finished(event)
+    [statement] = xapi.kept()
+    assert xapi.validate_statement(statement) == []
+    assert statement["verb"]["id"] == ADL + "responded"
+    assert statement["object"]["id"].endswith("/interviews/05-confidentiality/who-may-know")
+    assert statement["result"]["score"] == {"raw": 3, "min": 0, "max": 4, "scaled": 0.75}
+    assert statement["result"]["duration"] == "PT95.5S" and "response" not in statement["result"]
+
+
+def test_a_saved_reflection_is_recorded_without_its_text_until_the_learner_opts_in(learner_home, no_lrs):
+    from clientcare.progress import ProgressSession, ProgressView, load_progress
+    from clientcare.reflection import ReflectionSession, ReflectionView, all_reflections, load_reflection
+
+    prompt = next(iter(all_reflections()))
+    view = ReflectionView(ReflectionSession(load_reflection(prompt), LearnerFile("journal")))
+    view.text.value = "I promised a date I could not keep."  # saved as typed: no record yet
+    assert xapi.kept() == []
+    view.save_button.click()
+    [first] = xapi.kept()
+    assert xapi.validate_statement(first) == [] and first["verb"]["id"] == ADL + "responded"
+    assert first["object"]["id"].endswith(f"/reflections/{prompt}") and "response" not in first["result"]
+    view.save_button.click()  # nothing new to record
+    assert len(xapi.kept()) == 1
+    progress = ProgressView(ProgressSession(load_progress()))
+    assert progress.share_text.value is False
+    progress.share_text.value = True  # the learner opts in on the progress page
+    assert xapi.share_text() and "you have chosen to include your reflections" in progress.page.value
+    view.text.value += " Next time I will check first."
+    view.save_button.click()
+    assert xapi.kept()[-1]["result"]["response"] == "I promised a date I could not keep. Next time I will check first."

@@ -47,6 +47,15 @@ def test_the_progress_page_shows_what_is_due_today(progress_page):
     expect(progress).to_contain_text("CPD hours")
 
 
+def test_the_progress_page_shows_due_dates_and_what_is_shared(progress_page):
+    """records (issue 18): each assignment's due date and the late policy, and what the learning records share."""
+    progress = progress_page.locator(".clientcare-progress")
+    expect(progress.get_by_role("columnheader", name="Due")).to_be_visible()
+    expect(progress).to_contain_text("Friday 29 January 2027 at 17:00 (UK time)")
+    expect(progress).to_contain_text("loses 5% of its mark for each day or part of a day late")
+    expect(progress).to_contain_text("What is shared")
+
+
 def test_interview_answered_with_the_mouse(progress_page, page, lab, screenshots):
     interview = progress_page.locator(".clientcare-interview")
     bring_into_view(page, interview)
