@@ -266,7 +266,8 @@ class InterviewSession:
 
         self._change(item, change)
         self.last = srs.ReviewFinished("interview", item.bank.id, item.question.id, item.question.question, answer,
-                                       when, srs.due_at(schedule), {"points_made": len(made), "points": len(points)},
+                                       when, srs.due_at(schedule), {"points_made": len(made), "points": len(points),
+                                                                  "answer": self.text},
                                        seconds=(when - self.shown_at).total_seconds())
         if self.store is not None:
             from .cpd import log_practice

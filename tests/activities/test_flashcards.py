@@ -154,7 +154,7 @@ def test_saving_one_deck_keeps_the_others(learner_home):
 
 
 def test_known_marks_migrate_into_the_schedule(learner_home):
-    # version 1: the old 33-card deck "client-care", with list cards since split into single cards
+    # version 1: the old single deck "client-care", with list cards since split into single cards
     learner_home.mkdir(parents=True)
     (learner_home / "flashcards.json").write_text(json.dumps({
         "client-care": {"known": ["csat", "working-from-client-office", "no-longer-exists"]},

@@ -59,7 +59,8 @@ def test_the_model_answers_come_after_the_learners_own_answer():
     practice.save_draft("I would ask why first.")
     practice.reveal()
     event = practice.finish(["Point one", "not a point"])
-    assert event.activity == "interview" and event.details == {"points_made": 1, "points": 4}
+    assert event.activity == "interview"
+    assert event.details == {"points_made": 1, "points": 4, "answer": "I would ask why first."}
     assert practice.current.question.id == "q2" and practice.text == "" and not practice.revealed
 
 
