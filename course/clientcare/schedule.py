@@ -13,8 +13,8 @@
 The file is validated on load (:class:`~clientcare.content.ContentError` names the file,
 the assignment and the field). Learners see the due dates on their progress page and in
 each assignment's introduction; ``clientcare release`` writes the introduction's line and
-the gradebook's due dates from this file, and nbgrader applies the policy through
-:class:`clientcare.instructor.late_policy.CourseLatePolicy`.
+the gradebook's due dates from this file, and nbgrader applies the policy through the
+course's late submission plugin (``c.AssignLatePenalties.plugin_class`` in ``nbgrader_config.py``).
 """
 from __future__ import annotations
 
