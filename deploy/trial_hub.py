@@ -3,9 +3,9 @@
 
     deploy/trial_hub.py install   environment, proxy, PostgreSQL gradebook, Unix accounts,
                                   course folder, learner bundle, released assignments
-    deploy/trial_hub.py start     start PostgreSQL and the hub; print the URL and logins
+    deploy/trial_hub.py start     start PostgreSQL, the LRS (Ralph) and the hub; print the URL and logins
     deploy/trial_hub.py status    what is running
-    deploy/trial_hub.py stop      stop the hub (and every server it started) and PostgreSQL
+    deploy/trial_hub.py stop      stop the hub (and every server it started), the LRS and PostgreSQL
     deploy/trial_hub.py remove    stop, delete the accounts it created and its folder
     deploy/trial_hub.py grade A   autograde assignment A as the grader account (`clientcare grade A`)
 
@@ -51,11 +51,11 @@ class HubError(SystemExit):
 # ---------------------------------------------------------------- small helpers
 
 def run(cmd: list[str], *, user: str | None = None, env: dict | None = None, cwd: Path | None = None,
-        what: str = "") -> str:
+        what: str = "", input: str | None = None) -> str:
     """Run ``cmd`` (as ``user`` when given); return its output or stop with what it printed."""
     if user:
         cmd = [RUNUSER, "-u", user, "--", *cmd]
-    result = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
+    result = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, input=input)
     if result.returncode != 0:
         raise HubError(f"{what or ' '.join(cmd[:4])} failed (exit {result.returncode}):\n"
                        + (result.stdout + result.stderr).strip()[-3000:])
@@ -90,6 +90,8 @@ def default_settings(args) -> dict:
         "hub_port": args.port + 81,
         "proxy_api_port": args.port + 1,
         "service_port": args.port + 99,
+        "lrs_port": args.port + 98,
+        "course_iri": f"https://courses.example.org/{COURSE_ID}",
         "proxy_command": str(root / "node" / "node_modules" / ".bin" / "configurable-http-proxy"),
         "user_prefix": prefix,
         "grader": grader,
@@ -311,6 +313,34 @@ def grader_env(s: dict) -> dict:
     }
 
 
+def lrs(s: dict) -> None:
+    """The hub's Learning Record Store: Ralph (clientcare[hub]), served by root on loopback with its
+    file-system backend in <root>/lrs (root only). Two accounts, restricted by scope (Ralph's
+    LRS_RESTRICT_BY_SCOPES): learners' servers share one that may only write statements (it is in
+    their LRS setting, on the hub's JUPYTER_CONFIG_PATH); the grader account's may read them all
+    (in its own ~/.jupyter, which only it reads), for the cohort report's practice section."""
+    folder = Path(s["root"]) / "lrs"
+    folder.mkdir(exist_ok=True)
+    os.chmod(folder, 0o700)
+    users = {"clientcare-learners": (secrets.token_urlsafe(18), ["statements/write"]),
+             "clientcare-grader": (secrets.token_urlsafe(18), ["statements/read"])}
+    run([str(Path(s["venv"]) / "bin" / "python"), "-c",
+         "import json, sys; from pathlib import Path; from clientcare.instructor.ralph import write_auth_file; "
+         "write_auth_file(Path(sys.argv[1]), json.load(sys.stdin))", str(folder / "auth.json")],
+        input=json.dumps(users), what="write the LRS's accounts")
+    os.chmod(folder / "auth.json", 0o600)
+    endpoint = f"http://127.0.0.1:{s['lrs_port']}/xAPI/"
+    for path, name, owner, mode in (
+            (config_dir(s) / "clientcare_lrs.json", "clientcare-learners", "root", 0o644),
+            (Path(pwd.getpwnam(s["grader"]).pw_dir) / ".jupyter" / "clientcare_lrs.json", "clientcare-grader",
+             s["grader"], 0o600)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"endpoint": endpoint, "username": name, "password": users[name][0],
+                                    "course_iri": s["course_iri"]}, indent=2) + "\n")
+        os.chmod(path, mode)
+        shutil.chown(path, owner, owner)
+
+
 def learner_bundle(s: dict) -> None:
     run([str(Path(s["venv"]) / "bin" / "clientcare"), "publish", s["bundle"], "--lessons", str(REPO / "course" / "lessons")],
         what="clientcare publish")
@@ -336,6 +366,7 @@ def install(args) -> None:
     postgres(s)
     nbgrader_global_config(s)
     course_folder(s)
+    lrs(s)
     learner_bundle(s)
     token = Path(s["root"]) / "state" / "service-token"
     if not token.exists():
@@ -368,6 +399,7 @@ def start(args) -> None:
     if hub_pid(s):
         say(f"already running at {hub_url(s)}")
     else:
+        launch_lrs(s)
         launch_hub(s)
         launch_formgrader(s)
     say(f"the hub is at {hub_url(s)}/hub/login")
@@ -390,6 +422,28 @@ def launch_hub(s: dict) -> None:
             cwd=root / "state", env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     (root / "state" / "hub.pgid").write_text(str(process.pid))
     wait_for(f"{hub_url(s)}/hub/health", process, root / "hub.log")
+
+
+def lrs_url(s: dict) -> str:
+    return f"http://127.0.0.1:{s['lrs_port']}"
+
+
+def launch_lrs(s: dict) -> None:
+    """Ralph, as root on loopback, in a session of its own (what ``ralph runserver -b fs`` starts, through
+    clientcare.instructor.ralph_app, which makes the file-system backend append)."""
+    folder = Path(s["root"]) / "lrs"
+    env = {"PATH": f"{Path(s['venv']) / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/root",
+           "RALPH_RUNSERVER_BACKEND": "fs", "RALPH_APP_DIR": str(folder / "app"),
+           "RALPH_AUTH_FILE": str(folder / "auth.json"), "RALPH_BACKENDS__LRS__FS__DEFAULT_DIRECTORY_PATH": str(folder),
+           "RALPH_LRS_RESTRICT_BY_AUTHORITY": "true", "RALPH_LRS_RESTRICT_BY_SCOPES": "true", "RALPH_SENTRY_DSN": ""}
+    with open(folder / "ralph.log", "ab") as log:
+        process = subprocess.Popen(
+            [str(Path(s["venv"]) / "bin" / "python"), "-m", "uvicorn", "clientcare.instructor.ralph_app:app",
+             "--host", "127.0.0.1", "--port", str(s["lrs_port"]), "--log-level", "warning"],
+            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (Path(s["root"]) / "state" / "lrs.pgid").write_text(str(process.pid))
+    wait_for(f"{lrs_url(s)}/__heartbeat__", process, folder / "ralph.log")
+    say(f"the LRS (Ralph) is at {lrs_url(s)}/xAPI/ (statements in {folder})")
 
 
 def service_env(s: dict) -> dict:
@@ -471,7 +525,7 @@ def stop_processes(s: dict) -> None:
             if not hub_pid(s):
                 break
             time.sleep(0.5)
-    for name in ("hub.pgid", "formgrader.pgid"):  # the proxy shares the hub's session
+    for name in ("hub.pgid", "formgrader.pgid", "lrs.pgid"):  # the proxy shares the hub's session
         pgid_file = Path(s["root"]) / "state" / name
         if pgid_file.exists():
             try:
@@ -500,6 +554,11 @@ def status(args) -> None:
     s = load_settings(Path(args.root).resolve())
     pid = hub_pid(s)
     say(f"hub: {'running at ' + hub_url(s) + f' (pid {pid})' if pid else 'stopped'}")
+    try:
+        with urllib.request.urlopen(f"{lrs_url(s)}/__heartbeat__", timeout=2):
+            say(f"LRS: running at {lrs_url(s)}/xAPI/")
+    except (OSError, KeyError):
+        say("LRS: stopped")
 
 
 def remove(args) -> None:

@@ -5,8 +5,10 @@ scratch folder, with accounts named ``clientcare-t<hex>-...`` (removed afterward
 PostgreSQL cluster (socket only) and configurable-http-proxy; Debian's Chromium, driven by
 Playwright, does what the learners and the instructor would do:
 
-- a learner logs in, gets the lessons (and no ``source/``), runs a lesson's activities,
-  fetches two assignments from the Assignment List, answers, validates and submits them;
+- a learner logs in, gets the lessons (and no ``source/``), runs a lesson's activities;
+  a quiz attempt made in the environment of the learner's server reaches the hub's LRS (Ralph,
+  started by ``trial_hub.py start``) under that learner's account, and the learners' LRS
+  credential cannot read statements back (the grader's can); then the learner fetches two assignments from the Assignment List, answers, validates and submits them;
 - a second learner can read neither the first learner's home, submission or feedback nor
   the instructor's ``source/``, and cannot open the first learner's server;
 - the instructor logs in, opens formgrader in its own tab, collects, autogrades with
@@ -45,10 +47,10 @@ HIDDEN_TEST_LINES = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
 
 def _free_port_block(size: int = 100) -> int:
-    """A port P such that P, P+1, P+81 and P+99 (proxy, proxy API, hub, formgrader) are free on 127.0.0.1."""
+    """A port P such that P, P+1, P+81, P+98 and P+99 (proxy, proxy API, hub, LRS, formgrader) are free on 127.0.0.1."""
     for _ in range(50):
         base = 20000 + secrets.randbelow(30000)
-        ports = (base, base + 1, base + 81, base + 99)
+        ports = (base, base + 1, base + 81, base + 98, base + 99)
         try:
             for port in ports:
                 with socket.socket() as probe:
@@ -89,6 +91,37 @@ def hub(output_dir):
                        capture_output=True, text=True)
         leftovers = [u.pw_name for u in pwd.getpwall() if u.pw_name.startswith(prefix)]
         assert not leftovers, f"accounts left behind: {leftovers}"
+        with socket.socket() as probe:  # the LRS was stopped with the hub
+            assert probe.connect_ex(("127.0.0.1", port + 98)) != 0, "the hub's LRS is still running"
+
+
+# What a lesson's quiz does when the learner submits it, run as the learner in their server's environment.
+LEARNER_QUIZ = """
+import json, time
+from clientcare import xapi
+from clientcare.quiz import QuizSession, load_quiz
+from clientcare.store import LearnerFile
+QuizSession(load_quiz("01-responsibility-to-clients"), LearnerFile("quiz")).submit()
+deadline = time.monotonic() + 60
+while xapi.pending() and time.monotonic() < deadline:
+    time.sleep(0.2)
+print(json.dumps({"kept": [s["id"] for s in xapi.kept()], "pending": len(xapi.pending()),
+                  "error": LearnerFile("statements").load().get("last_error")}))
+"""
+
+
+def _server_environment(user: str) -> dict:
+    """The environment the hub gave ``user``'s server (and so its kernels)."""
+    pids = subprocess.run(["pgrep", "-u", user, "-f", "jupyterhub-singleuser"], capture_output=True, text=True).stdout.split()
+    assert pids, f"no server running as {user}"
+    raw = Path(f"/proc/{pids[0]}/environ").read_bytes().decode()
+    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+
+
+def _lrs_setting(path: Path):
+    from clientcare.lrs import parse_settings
+
+    return parse_settings(json.loads(path.read_text()), str(path))
 
 
 def _as(user: str, *cmd: str) -> subprocess.CompletedProcess:
@@ -189,6 +222,32 @@ def test_a_cohort_on_the_trial_hub(hub, browser, output_dir):
     wait_for_kernel_idle(page)
     assert page.locator("text=Error displaying widget").count() == 0
     shot(page, "02-learner-activities")
+
+    # ---- a quiz attempt reaches the hub's LRS under the learner's account; learners cannot read it back
+    from clientcare.lrs import LrsUnavailable, fetch_statements
+
+    env = _server_environment(learner)
+    sent = subprocess.run(["runuser", "-u", learner, "--", str(Path(hub["venv"]) / "bin" / "python"), "-c", LEARNER_QUIZ],
+                          env=env, cwd=home / "clientcare-course" / "lessons", capture_output=True, text=True)
+    assert sent.returncode == 0, sent.stderr
+    sent = json.loads(sent.stdout.strip().splitlines()[-1])
+    assert sent["kept"] and sent["pending"] == 0, f"statements not sent to the hub's LRS: {sent['error']}"
+    learners_setting = Path(hub["root"]) / "etc" / "jupyter" / "clientcare_lrs.json"
+    grader_setting = Path(pwd.getpwnam(grader).pw_dir) / ".jupyter" / "clientcare_lrs.json"
+    held = {s["id"]: s for s in fetch_statements(_lrs_setting(grader_setting))}  # the grader's account reads all
+    assert set(sent["kept"]) <= set(held), "the learner's statements are not in the hub's LRS"
+    for statement_id in sent["kept"]:
+        assert held[statement_id]["actor"]["account"]["name"] == learner
+        assert held[statement_id]["authority"]["account"]["name"] == "clientcare-learners"
+    with pytest.raises(LrsUnavailable, match="answered 40[13]"):  # write-only: no learner reads statements
+        fetch_statements(_lrs_setting(learners_setting))
+    lrs_folder = Path(hub["root"]) / "lrs"  # Ralph's statements and accounts: root's, and Ralph runs as root
+    assert lrs_folder.stat().st_uid == 0 and lrs_folder.stat().st_mode & 0o077 == 0
+    assert any(sent["kept"][0] in f.read_text() for f in lrs_folder.glob("*.jsonl"))
+    assert os.stat(f"/proc/{(Path(hub['root']) / 'state' / 'lrs.pgid').read_text().strip()}").st_uid == 0
+    assert grader_setting.stat().st_mode & 0o077 == 0
+    assert _as(other, "ls", str(lrs_folder)).returncode != 0, "a learner can list the LRS's data"
+    assert _as(other, "cat", str(grader_setting)).returncode != 0, "a learner can read the grader's LRS credential"
 
     # ---- fetches two assignments, answers, validates and submits
     _open_assignment_list(page)
