@@ -227,7 +227,8 @@ def test_a_cohort_on_the_trial_hub(hub, browser, output_dir):
     from clientcare.lrs import LrsUnavailable, fetch_statements
 
     env = _server_environment(learner)
-    sent = subprocess.run(["runuser", "-u", learner, "--", str(Path(hub["venv"]) / "bin" / "python"), "-c", LEARNER_QUIZ],
+    runuser = shutil.which("runuser") or "/usr/sbin/runuser"  # the learner's PATH has no sbin
+    sent = subprocess.run([runuser, "-u", learner, "--", str(Path(hub["venv"]) / "bin" / "python"), "-c", LEARNER_QUIZ],
                           env=env, cwd=home / "clientcare-course" / "lessons", capture_output=True, text=True)
     assert sent.returncode == 0, sent.stderr
     sent = json.loads(sent.stdout.strip().splitlines()[-1])
