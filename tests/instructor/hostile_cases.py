@@ -466,7 +466,7 @@ CASES = {
                               31, "kernel died", "DeadKernelError", "8"),
     "deep-recursion-segfault": Case(KPIS, ALL, in_body("attention", "import sys\nsys.setrecursionlimit(10 ** 7)\n"
                                                        "def down(n):\n    return down(n + 1) + 1\ndown(0)"),
-                                    28, "kernel died", "DeadKernelError", "8"),
+                                    28, "'test-attention'", "", "8"),
     "ignores-sigint": Case(FEE, ALL, in_body("staged-invoices", "import signal\n"
                                              "signal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
                            31, "ran past its time limit", "ran past its time limit", "8"),

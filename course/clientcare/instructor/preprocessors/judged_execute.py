@@ -323,6 +323,7 @@ class _Run:
         """Replace a kernel that died, stuck or flooded; run the setup and the cells that had run again."""
         cause = self.fault_text(fault, where)
         if self.stop_reason():
+            self.note(f"'{where}' {cause}")  # the part's own cause, beside the reason nothing more runs
             return
         self.session.kernel.shutdown()
         self.replacements += 1
