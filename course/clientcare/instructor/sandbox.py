@@ -670,7 +670,8 @@ class _Sandboxed(LoggingConfigurable):
 
     The kernel's working folder is a copy of the ``cwd`` it is started with; the
     ``env`` passed to ``start_kernel`` is ignored (the kernel gets
-    ``environment``). Shutting down always kills, whatever ``now`` says.
+    ``environment``), except ``CLIENTCARE_PROTECTED_PATHS`` for the in-kernel
+    protections (see ``sandbox_command``). Shutting down always kills, whatever ``now`` says.
     Interrupts go over the control channel (``interrupt_request``), not as
     signals to bubblewrap.
     """
@@ -825,8 +826,13 @@ class _Sandboxed(LoggingConfigurable):
         args += folders_to(self._runtime + "/") + ["--bind", self._runtime, self._runtime]
         return args
 
-    def sandbox_command(self, source: str | None, fds: list[int]) -> list[str]:
-        """The whole command line: bubblewrap, limits, the slot user, isolated Python running ipykernel."""
+    def sandbox_command(self, source: str | None, fds: list[int], protected: str = "") -> list[str]:
+        """The whole command line: bubblewrap, limits, the slot user, isolated Python running ipykernel.
+
+        ``protected``: the grader's protected paths (``CLIENTCARE_PROTECTED_PATHS``), passed on only to the
+        in-kernel protections, which read it and remove it before any learner code runs. None of those
+        paths is in the sandbox; the audit hooks only name an attempt on one as "not allowed".
+        """
         _, _, uid, gid = self._slot
         name = os.path.basename(os.path.normpath(source)) if source else ""
         workdir = f"{SANDBOX_HOME}/{name if name and name.isprintable() and not name.startswith('.') else 'work'}"
@@ -842,6 +848,8 @@ class _Sandboxed(LoggingConfigurable):
         args += ["--chdir", workdir, "--clearenv"]
         for key, value in sorted(self.environment.items()):
             args += ["--setenv", key, str(value)]
+        if protected and self.defence_in_depth:
+            args += ["--setenv", PROTECTED_ENV, protected]
         nproc = self.max_processes if root else self.max_processes + len(processes_of(os.getuid()))
         args += ["--", "/usr/bin/prlimit", f"--nproc={nproc}", f"--as={self.memory_mb * MB}",
                  f"--fsize={self.file_mb * MB}", f"--nofile={self.max_open_files}", f"--cpu={self.cpu_seconds}",
@@ -859,11 +867,12 @@ class _Sandboxed(LoggingConfigurable):
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         source = kw.pop("cwd", None)
+        protected = (kw.get("env") or {}).get(PROTECTED_ENV, "")
         _, _, uid, gid = self._slot
         os.chown(self.connection_file, uid, gid)
         fds: list[int] = []
         try:
-            command = self.sandbox_command(source, fds)
+            command = self.sandbox_command(source, fds, protected)
             kw.update(cwd="/", env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
                       pass_fds=tuple(fds))
             await super()._async_launch_kernel(command, **kw)
