@@ -110,6 +110,8 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# The course's late-work policy (content/due-dates.yaml; clientcare/instructor/late_policy.py).
+c.AssignLatePenalties.plugin_class = "clientcare.instructor.late_policy.CourseLatePolicy"
 
 # The code stub learners see in solution cells.
 c.ClearSolutions.code_stub = {

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 from pathlib import Path
 
 from dataclasses import dataclass
@@ -21,11 +22,27 @@ def shown_kinds() -> dict[str, Kind]:
 
 LESSONS_FOLDER = Path("course") / "lessons"  # inside a course folder
 LESSON_INDEX = "lessons.yaml"  # in the content folder (package data)
+#: Set by the launcher (``python -m clientcare.lab``) and a hub's spawner: the course folder.
+COURSE_DIR_VARIABLE = "CLIENTCARE_COURSE_DIR"
 
 
-def lessons_dir(course_root: Path | str = ".") -> Path:
-    """The lesson notebooks' folder of the course in ``course_root``."""
-    return Path(course_root) / LESSONS_FOLDER
+def course_root(start: Path | str | None = None) -> Path:
+    """The course folder: ``$CLIENTCARE_COURSE_DIR`` if set, else the nearest folder at or above
+    ``start`` (default: the current directory, as nbgrader) holding both ``nbgrader_config.py`` and
+    ``course/lessons``, else ``start`` itself. A learner's workspace inside the course has an
+    ``nbgrader_config.py`` of its own but no lessons folder, so it is passed over."""
+    if os.environ.get(COURSE_DIR_VARIABLE):
+        return Path(os.environ[COURSE_DIR_VARIABLE]).resolve()
+    here = Path(start if start is not None else os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file() and (folder / LESSONS_FOLDER).is_dir():
+            return folder
+    return here
+
+
+def lessons_dir(course: Path | str | None = None) -> Path:
+    """The lesson notebooks' folder of the course in ``course`` (default: :func:`course_root`)."""
+    return Path(course_root() if course is None else course) / LESSONS_FOLDER
 
 
 @dataclass(frozen=True)

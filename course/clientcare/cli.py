@@ -4,7 +4,7 @@
     clientcare release   regenerate release/ from source/ with nbgrader
     clientcare grade A   autograde every submission of assignment A in parallel
                          (--student ID, --new-only: only some; --scheduler ADDRESS: on a Dask cluster)
-    clientcare export    grades per assignment and per question to CSV
+    clientcare export    grades per assignment and per question to CSV, and Canvas's and Moodle's import CSVs
     clientcare report    the cohort report (tables and plots) as HTML
     clientcare demo      run the grading pipeline end to end on a synthetic cohort
     clientcare publish D the learner bundle (lessons, no solutions or grading code) as a git repo in D
@@ -31,6 +31,10 @@ def _check(args: argparse.Namespace) -> int:
 
     checked, errors = check_content()
     errors += check_lesson_references(lessons_dir(_course(args).root))
+    from .glossary import check_glossary  # lessons and glossary agree (issue 17)
+
+    errors += check_glossary(lessons_dir(_course(args).root))
+    errors += _schedule_errors(_course(args))
     lines, cue_errors, warnings = lint()  # the cue lint (see cues.py and content/README.md)
     print("\n".join(lines))
     errors += cue_errors
@@ -42,18 +46,40 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _schedule_errors(course) -> list[str]:
+    """The due dates file: valid, and one due date for every assignment of the course."""
+    from .content import ContentError
+    from .schedule import check_against, load_schedule
+
+    try:
+        schedule = load_schedule()
+        return check_against(schedule, course.assignments()) if (course.root / "source").is_dir() else []
+    except ContentError as error:
+        return [str(error)]
+
+
 def _release(args: argparse.Namespace) -> int:
+    from .instructor.duedates import stamp_introductions, sync_gradebook
+    from .schedule import load_schedule
+
     course = _course(args)
     names = args.assignments or course.assignments()
+    schedule = load_schedule()  # due dates: each introduction's Due line, then the gradebook's
+    for path in stamp_introductions(course.root, schedule, names):
+        print(f"Due date written into {path.relative_to(course.root)}")
     for number, name in enumerate(names, start=1):
         print(f"[{number}/{len(names)}] nbgrader generate_assignment {name}", flush=True)
         course.nbgrader("generate_assignment", name, "--force")
+    sync_gradebook(course.db_url, schedule, names)
     print(f"{course.root / 'release'} regenerated for {len(names)} assignment(s). Commit it with the source change.")
     return 0
 
 
 def _grade(args: argparse.Namespace) -> int:
     from .instructor.grading import ProgressBar, grade_cohort, submitted_students
+
+    from .instructor.duedates import sync_gradebook
+    from .schedule import load_schedule
 
     if args.scheduler and args.workers:
         print("error: --workers does not apply with --scheduler: the cluster's workers grade "
@@ -73,6 +99,7 @@ def _grade(args: argparse.Namespace) -> int:
     if not students:
         print(f"error: no submissions of '{args.assignment}' in {root / 'submitted'}", file=sys.stderr)
         return 1
+    sync_gradebook(course.db_url, load_schedule(), [args.assignment])  # lateness from the due dates file
     if args.new_only:
         from .instructor.config import sqlite_path
         from .instructor.incremental import new_submissions
@@ -116,10 +143,17 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from .instructor.lms import export_lms
     from .instructor.results import export_grades
 
-    for path in export_grades(_gradebook(args), _out(args)):
+    db_url, out = _gradebook(args), _out(args)
+    for path in export_grades(db_url, out):
         print(f"Wrote {path}")
+    lms_files, warning = export_lms(db_url, out)  # Canvas's and Moodle's import formats
+    for path in lms_files:
+        print(f"Wrote {path}")
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -19,6 +19,9 @@ CONTENT_DIR = Path(str(resources.files(__package__).joinpath("content")))
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 T = TypeVar("T")
+# libyaml's parser when PyYAML has it (its wheels do): the same safe loading, about ten times faster,
+# which matters because the progress page and the CPD record read every content file.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 _MARKDOWN = mistune.create_markdown(escape=True)
@@ -45,7 +48,7 @@ def where(path: Path, *parts: str) -> str:
 def read_yaml(path: Path) -> dict[str, Any]:
     """Parse one YAML file that must hold a mapping."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except FileNotFoundError:
         raise ContentError(f"{where(path)}: file not found") from None
     except yaml.YAMLError as error:

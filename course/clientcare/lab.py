@@ -38,12 +38,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .catalogue import COURSE_DIR_VARIABLE, course_root, lessons_dir
+
 VIEWS = ("learner", "instructor")
 LEARNER_FOLDER = "learner"          # the learner's workspace, inside the course folder (gitignored)
 ASSIGNMENTS_FOLDER = "assignments"  # fetched assignments and their feedback, inside the workspace
 FIRST_LESSON = "01-responsibility-to-clients.ipynb"
-#: Set by the launcher: the course folder (holding nbgrader_config.py and course/lessons).
-COURSE_DIR_VARIABLE = "CLIENTCARE_COURSE_DIR"
 #: Extra folders whose notebooks are lessons (os.pathsep-separated); course/lessons always is.
 LESSONS_VARIABLE = "CLIENTCARE_LESSONS"
 
@@ -56,9 +56,10 @@ _VIEW_STATE_KEYS = ("collapsed", "scrolled", "execution", "trusted", "jupyter")
 
 
 def lessons_dirs() -> list[Path]:
-    """The folders whose notebooks are lessons: course/lessons of the course (the launcher's course folder,
-    else the current directory, as nbgrader), and any in CLIENTCARE_LESSONS."""
-    folders = [Path(os.environ.get(COURSE_DIR_VARIABLE) or os.getcwd()) / "course" / "lessons"]
+    """The folders whose notebooks are lessons: course/lessons of the course (:func:`catalogue.course_root`:
+    the launcher's course folder, else the nearest course folder at or above the current directory),
+    and any in CLIENTCARE_LESSONS."""
+    folders = [lessons_dir()]
     folders += [Path(p) for p in os.environ.get(LESSONS_VARIABLE, "").split(os.pathsep) if p]
     return [folder.resolve() for folder in folders]
 
@@ -262,7 +263,7 @@ def lab_command(view: str, course_dir: Path, extra: list[str] | None = None) -> 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["tidy"]:
-        folder = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[1] / "lessons"
+        folder = Path(argv[1]) if len(argv) > 1 else lessons_dir()
         for path in tidy_lessons(folder):
             print(f"tidied {path}")
         return 0
@@ -271,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
               "       python -m clientcare.lab tidy [lessons folder]", file=sys.stderr)
         return 2
     view, extra = argv[0], argv[1:]
-    course_dir = Path(os.environ.get(COURSE_DIR_VARIABLE, os.getcwd()))
+    course_dir = course_root()
     if not (course_dir / "nbgrader_config.py").exists():
         print(f"{course_dir} is not the course folder (no nbgrader_config.py); run from it", file=sys.stderr)
         return 2

@@ -11,7 +11,6 @@ listed as a problem rather than hiding the rest of the page.
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, Mapping
 import ipywidgets as widgets
 import pandas as pd
 
+from . import catalogue
 from .catalogue import lesson_heading, lesson_index, lesson_references
 from .content import ContentError
 from .store import LearnerFile
@@ -28,7 +28,6 @@ from .style import heading, themed
 from . import registry
 
 COLUMNS = ["lesson", "activity", "id", "title", "done", "status", "score"]
-LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
 
 
 # ---------------------------------------------------------------- where and how well (presentation)
@@ -62,7 +61,7 @@ _ACTIVITY_OF = {kind.show: kind.activity for kind in registry.KINDS if kind.show
 def activity_places(lessons_dir: Path | None = None) -> dict[tuple[str, str], tuple[int, int]]:
     """Where each activity is met: (activity, id) -> (lesson number, position in that lesson), from
     the ``show_*("id")`` calls in the lesson notebooks (the first lesson that shows it)."""
-    lessons_dir = LESSONS_DIR if lessons_dir is None else lessons_dir
+    lessons_dir = catalogue.lessons_dir() if lessons_dir is None else lessons_dir
     places: dict[tuple[str, str], tuple[int, int]] = {}
     try:
         references = lesson_references(lessons_dir)
@@ -76,7 +75,7 @@ def activity_places(lessons_dir: Path | None = None) -> dict[tuple[str, str], tu
 
 def lesson_files(lessons_dir: Path | None = None) -> dict[int, str]:
     """Lesson number -> notebook file name, e.g. ``{6: "06-fees.ipynb"}`` (for links)."""
-    lessons_dir = LESSONS_DIR if lessons_dir is None else lessons_dir
+    lessons_dir = catalogue.lessons_dir() if lessons_dir is None else lessons_dir
     found = (lesson_heading(path) for path in sorted(Path(lessons_dir).glob("[0-9][0-9]-*.ipynb")))
     return {lesson.number: lesson.notebook for lesson in found if lesson}
 
@@ -136,11 +135,6 @@ def _group_heading(lesson: Any, titles: dict[int, str]) -> str:
 # ---------------------------------------------------------------- graded assignments
 
 
-def course_dir() -> Path:
-    """The course folder: the one the learner's JupyterLab was started for, else the package's own."""
-    return Path(os.environ.get("CLIENTCARE_COURSE_DIR") or LESSONS_DIR.parents[1])
-
-
 def assignment_status(course: Path | None = None, submissions: Path | None = None,
                       course_id: str = "clientcare") -> list[dict[str, str]]:
     """Each graded assignment of the course (``release/<name>``) with where the learner is with it:
@@ -149,13 +143,14 @@ def assignment_status(course: Path | None = None, submissions: Path | None = Non
     Fetched work and feedback are in the learner's ``learner/assignments/<name>/`` (see
     :mod:`clientcare.lab`); submissions are in nbgrader's own record of what this learner
     submitted (its cache in the Jupyter data folder)."""
-    course = course or course_dir()
+    course = course or catalogue.course_root()
     if submissions is None:
         from jupyter_core.paths import jupyter_data_dir
 
         submissions = Path(jupyter_data_dir()) / "nbgrader_cache" / course_id
     release = course / "release"
     names = sorted(p.name for p in release.iterdir() if p.is_dir()) if release.is_dir() else []
+    schedule = _schedule()
     rows = []
     for name in names:
         folder = course / "learner" / "assignments" / name
@@ -163,7 +158,7 @@ def assignment_status(course: Path | None = None, submissions: Path | None = Non
         sent = sorted(submissions.glob(f"*+{name}+*")) if submissions.is_dir() else []
         feedback = sorted((folder / "feedback").glob(f"*/{name}.html")) if folder.is_dir() else []
         row = {"name": name, "status": "Not fetched yet: open Nbgrader > Assignment List and press Fetch",
-               "link": "", "link_text": ""}
+               "link": "", "link_text": "", "due": schedule.due_text(name) if schedule else ""}
         if notebooks:
             row.update(status="Fetched, not submitted", link=f"../assignments/{name}/{notebooks[0].name}",
                        link_text="Open the assignment")
@@ -176,6 +171,16 @@ def assignment_status(course: Path | None = None, submissions: Path | None = Non
                        link_text="Read your feedback")
         rows.append(row)
     return rows
+
+
+def _schedule():
+    """The course's due dates (content/due-dates.yaml), or None if they cannot be read."""
+    from .schedule import load_schedule
+
+    try:
+        return load_schedule()
+    except ContentError:
+        return None
 
 
 def _submitted_on(folder: Path) -> str:
@@ -196,14 +201,17 @@ def assignments_html(rows: list[dict[str, str]]) -> str:
         return ""
     body = "".join(
         f"<tr><th scope='row' class='cc-text-cell'>{html.escape(row['name'])}</th>"
+        f"<td>{html.escape(row.get('due') or '–')}</td>"
         f"<td>{html.escape(row['status'])}</td><td>{_link(row['link'], row['link_text'])}</td></tr>"
         for row in rows
     )
+    schedule = _schedule()
+    policy = f'<p class="cc-late-policy">{html.escape(schedule.policy.describe())}</p>' if schedule else ""
     return (heading("Graded assignments", 3, css="cc-subtitle")
             + '<div class="cc-table-scroll" role="region" tabindex="0" aria-label="Graded assignments">'
             '<table class="cc-table cc-progress-table">'
-            '<thead><tr><th scope="col">Assignment</th><th scope="col">Where you are</th>'
-            f'<th scope="col">Open</th></tr></thead><tbody>{body}</tbody></table></div>')
+            '<thead><tr><th scope="col">Assignment</th><th scope="col">Due</th><th scope="col">Where you are</th>'
+            f'<th scope="col">Open</th></tr></thead><tbody>{body}</tbody></table></div>' + policy)
 
 
 # ---------------------------------------------------------------- the page
@@ -219,8 +227,11 @@ def progress_html(summary: pd.DataFrame, titles: dict[int, str] | None = None,
         return "<p>There are no activities in the course yet.</p>"
     done, total = int(summary["done"].sum()), len(summary)
     parts = [f"<p><b>You have completed {done} of {total} activities.</b> "
-             "An activity is complete once you have finished it (or written your reflection, or know every "
-             "card); its best score is shown beside it.</p>"]
+             "An activity is complete once you have finished it (or written your reflection, or studied every "
+             "card or interview question); its best score is shown beside it.</p>"]
+    from .cpd import revision_html  # revision due today and CPD hours (issue 17)
+
+    parts.append(revision_html(summary))
     for lesson, group in summary.groupby("lesson", dropna=False, sort=True):
         title = html.escape(_group_heading(lesson, titles))
         file = None if pd.isna(lesson) else files.get(int(lesson))
@@ -241,7 +252,16 @@ def progress_html(summary: pd.DataFrame, titles: dict[int, str] | None = None,
     if problems:
         items = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
         parts.append(f"<p>Some course content could not be read; please tell your instructor:</p><ul>{items}</ul>")
+    parts.append(sharing_html())
     return "".join(parts)
+
+
+def sharing_html() -> str:
+    """What is shared of the learner's activity, and with whom (records: see :mod:`clientcare.lrs`)."""
+    from .lrs import sharing_notice
+
+    return (heading("What is shared", 3, css="cc-subtitle")
+            + f'<p class="cc-sharing">{html.escape(sharing_notice())}</p>')
 
 
 @dataclass(frozen=True)
@@ -281,7 +301,16 @@ class ProgressView(widgets.VBox):
                                              tooltip="Read your latest progress again")
         self.refresh_button.on_click(lambda _button: self.refresh())
         # An <h2>: the progress notebook itself has only its "# My progress" title above.
-        super().__init__([widgets.HTML(heading("Your progress so far", 2)), self.refresh_button, self.page])
+        from .cpd import CpdExportBox  # the CPD record's export (issue 17)
+
+        self.cpd = CpdExportBox()
+        from .xapi import set_share_text, share_text  # learning records (issue 18): the learner's choice
+
+        self.share_text = widgets.Checkbox(value=share_text(), indent=False,
+                                           description="Include my reflections and written answers in what is shared")
+        self.share_text.observe(lambda change: (set_share_text(change["new"]), self.refresh()), names="value")
+        super().__init__([widgets.HTML(heading("Your progress so far", 2)), self.refresh_button, self.page,
+                          self.share_text, self.cpd])
         themed(self, "progress")
 
     def refresh(self) -> None:

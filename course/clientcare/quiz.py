@@ -29,6 +29,8 @@ from .order import ATTEMPTS_FILE, Attempt, close_attempt, current_attempt
 from .content import loaded_items
 from .registry import progress_row
 from .store import LearnerFile
+from . import xapi
+from .lrs import retry_pending
 from .style import heading, name_group, new_id, themed
 
 KINDS = ("single", "multiple", "numeric")
@@ -424,6 +426,7 @@ class QuizSession:
         self.score = score_quiz(self.quiz, self.answers, self.questions)
         if self.store is not None:
             self.record = record_attempt(self.quiz.id, self.score, self.quiz.total, self.store)
+            xapi.record(xapi.quiz_statements, self, folder=self.store.folder)  # the learning records
         if self.attempt is not None and self._next is None:
             self._next = close_attempt(self.attempt, self.attempts) if self.attempts else self.attempt.next()
         return self.score
@@ -592,6 +595,7 @@ class QuizView(widgets.VBox):
 
 def quiz_session(quiz: Quiz) -> QuizSession:
     """A session on the learner's current attempt at ``quiz``, saving to their files."""
+    retry_pending()  # learning records an unreachable LRS could not take yet
     attempts = LearnerFile(ATTEMPTS_FILE)
     return QuizSession(quiz, LearnerFile("quiz"), attempt=current_attempt(f"quiz/{quiz.id}", attempts),
                        attempts=attempts)

@@ -178,11 +178,14 @@ class ReflectionView(widgets.VBox):
         elif session.restored:
             self.status.value = "<span>Your saved answer has been restored.</span>"
         self.text.observe(lambda change: self.save(), names="value")
-        self.save_button.on_click(lambda _: self.save())
+        self.save_button.on_click(lambda _: self.save(record=True))
+        self._recorded: str | None = None  # the text last sent as a learning record
         super().__init__([self.heading, self.text, widgets.HBox([self.save_button, self.status])])
         themed(self, "reflection")
 
-    def save(self) -> None:
+    def save(self, record: bool = False) -> None:
+        """Save the answer; ``record`` (the Save button) also makes a learning record of it (see :mod:`.xapi`:
+        the text itself only if the learner opted in to sharing it)."""
         try:
             saved_at = self.session.save(self.text.value)
         except OSError as error:
@@ -192,6 +195,12 @@ class ReflectionView(widgets.VBox):
             )
             return
         self.status.value = f"<span>Saved at {saved_at[11:16]}.</span>"
+        store = self.session.store
+        if record and store is not None and self.text.value.strip() and self.text.value != self._recorded:
+            from . import xapi
+
+            self._recorded = self.text.value
+            xapi.record(xapi.reflection_statement, self.session.reflection, self.text.value, folder=store.folder)
 
 
 def show_reflection(prompt_id: str) -> ReflectionView:

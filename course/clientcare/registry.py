@@ -65,12 +65,18 @@ KINDS: tuple[Kind, ...] = (
          loader="load_reflection_set", show="show_reflection", shown_ids="all_reflections",
          shown_noun="reflection prompt", learner_file="journal", status="reflection_progress"),
     Kind("flashcards", "Flashcards", "flashcards", folder="flashcards", noun="flashcard deck",
-         loader="load_flashcards", show="show_flashcards", learner_file="flashcards", status="flashcards_progress"),
+         loader="load_flashcards", show="show_flashcards", learner_file="flashcards", status="flashcards_progress",
+         schema_version=2, upgrades={1: "upgrade_known_marks"}),
+    Kind("review", "Revision", "flashcards", show="show_review"),
+    Kind("interview", "Interview practice", "interview", folder="interviews", noun="interview question bank",
+         loader="load_interview", show="show_interview", learner_file="interviews", status="interviews_progress"),
     Kind("final-test", "Final test", "quiz", show="show_final_test", status="final_test_progress"),
     Kind("fee-calculator", "Fee calculator", "fee_calculator", show="show_fee_calculator"),
     Kind("progress", "Progress", "progress", show="show_progress"),
+    Kind("cpd", "CPD record", "cpd", learner_file="practice"),
     # Learner files that belong to no single kind.
     Kind("attempts", "Attempts", "order", learner_file="attempts"),
+    Kind("statements", "Learning records", "xapi", learner_file="statements"),  # xAPI statements, pending sends
 )
 
 

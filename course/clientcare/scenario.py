@@ -33,6 +33,8 @@ from .order import ATTEMPTS_FILE, Attempt, close_attempt, current_attempt
 from .content import loaded_items
 from .registry import progress_row
 from .store import LearnerFile
+from . import xapi
+from .lrs import retry_pending
 from .style import heading, themed
 
 ENDINGS = ("strong", "mixed", "poor")
@@ -524,6 +526,7 @@ class ScenarioSession:
         if self.finished:
             if self.store is not None:
                 record_result(self, self.store)
+                xapi.record(xapi.scenario_statement, self, folder=self.store.folder)  # the learning record
             self._close()
         return choice
 
@@ -678,6 +681,7 @@ def show_scenario(scenario_id: str) -> ScenarioView:
     again before finishing it (e.g. after a kernel restart) shows the same order.
     """
     scenario = load_scenario(scenario_id)
+    retry_pending()  # learning records an unreachable LRS could not take yet
     attempts = LearnerFile(ATTEMPTS_FILE)
     attempt = current_attempt(f"scenario/{scenario.id}", attempts)
     return ScenarioView(ScenarioSession(scenario, LearnerFile("scenarios"), attempt=attempt, attempts=attempts))

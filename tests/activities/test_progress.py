@@ -67,6 +67,11 @@ def course(content_dir, learner_home):
     return content_dir
 
 
+def known_marks(data):
+    """A flashcards file as version 1 wrote it ("known" marks), which migrate into FSRS schedules on load."""
+    LearnerFile("flashcards").path.write_text(json.dumps({**data, "schema_version": 1}))
+
+
 def row(summary, item_id):
     return summary.set_index("id").loc[item_id]
 
@@ -80,7 +85,7 @@ def test_nothing_done_yet(course):
     assert list(summary["lesson"].astype("object").fillna(0)) == [1, 2, 2, 2, 2, 0, 0]
     assert row(summary, "alpha")["status"] == "Not started"
     assert row(summary, "02-quiz")["status"] == "Not attempted"
-    assert row(summary, "deck")["status"] == "0 of 3 cards known"
+    assert row(summary, "deck")["status"] == "0 of 3 cards studied; 0 due for review today"
     assert row(summary, "final-test")["status"] == "Not attempted"
 
 
@@ -95,7 +100,7 @@ def test_counts_what_the_learner_has_done(course):
         "02-first": {"text": "I learnt to listen.", "saved_at": "2025-03-04T10:15:00"},
         "02-second": {"text": "   ", "saved_at": "2025-03-04T10:16:00"},  # blank is not written
     })
-    LearnerFile("flashcards").save({"deck": {"known": ["a", "c"]}})
+    known_marks({"deck": {"known": ["a", "c"]}})
     LearnerFile("quiz").update(lambda d: d.update({"final-test": {"last": 1, "best": 2, "total": 2, "attempts": 2}}))
     summary = progress_summary()
     assert list(summary["id"]) == ["alpha", "beta", "02-quiz", "02-first", "02-second", "deck", "final-test"]
@@ -105,7 +110,8 @@ def test_counts_what_the_learner_has_done(course):
     assert row(summary, "02-quiz")["status"] == "Best score 2 of 2 (3 attempts)"
     assert row(summary, "02-first")["status"] == "Written on 4 March 2025"
     assert not row(summary, "02-second")["done"]
-    assert row(summary, "deck")["status"] == "2 of 3 cards known" and not row(summary, "deck")["done"]
+    assert row(summary, "deck")["status"] == "2 of 3 cards studied; 0 due for review today"
+    assert not row(summary, "deck")["done"]
     assert summary["done"].sum() == 4
 
     totals = lesson_totals(summary)
@@ -113,8 +119,8 @@ def test_counts_what_the_learner_has_done(course):
     assert totals["total"].tolist() == [1, 4, 2]
 
 
-def test_a_deck_is_done_when_every_card_is_known(course):
-    LearnerFile("flashcards").save({"deck": {"known": ["a", "b", "c"]}})
+def test_a_deck_is_done_when_every_card_has_been_studied(course):
+    known_marks({"deck": {"known": ["a", "b", "c"]}})
     assert row(progress_summary(), "deck")["done"]
 
 
@@ -138,9 +144,9 @@ def test_html_groups_by_lesson_with_titles(course):
 
 def test_widget_refreshes_after_more_work(course):
     page = show_progress()
-    html_widget = page.children[-1]
+    html_widget = page.page
     assert "completed 0 of 7" in html_widget.value
-    LearnerFile("flashcards").save({"deck": {"known": ["a", "b", "c"]}})
+    known_marks({"deck": {"known": ["a", "b", "c"]}})
     refresh = page.refresh_button
     assert refresh in page.children and refresh.description == "Refresh" and refresh.tooltip
     refresh.click()
@@ -156,7 +162,8 @@ def test_lesson_titles_come_from_the_notebooks(tmp_path):
 
 def test_the_real_course_summary_builds(learner_home):
     summary = progress_summary()
-    assert "client-care" in set(summary["id"]) and "final-test" in set(summary["id"])
+    decks = summary[summary["activity"] == "Flashcards"]
+    assert list(decks["lesson"]) == list(range(1, 10)) and "final-test" in set(summary["id"])
 
 
 def test_finished_and_best_score_are_shown_apart(course):
@@ -171,13 +178,15 @@ def test_finished_and_best_score_are_shown_apart(course):
 def test_activities_belong_to_the_lesson_that_shows_them_in_its_order(course, tmp_path, monkeypatch):
     from clientcare import progress
 
-    lessons = tmp_path / "lessons"
-    lessons.mkdir()
+    lessons = tmp_path / "course" / "lessons"  # a course folder of its own, found as the learner's kernel finds it
+    lessons.mkdir(parents=True)
+    (tmp_path / "nbgrader_config.py").write_text("")
     code = ['show_scenario("beta")', 'show_flashcards("deck")', 'show_scenario("alpha")']
     cells = [{"cell_type": "markdown", "source": "# Lesson 2: Clients"}] + [
         {"cell_type": "code", "source": source} for source in code]
     (lessons / "02-clients.ipynb").write_text(json.dumps({"cells": cells}))
-    monkeypatch.setattr(progress, "LESSONS_DIR", lessons)
+    monkeypatch.delenv("CLIENTCARE_COURSE_DIR", raising=False)
+    monkeypatch.chdir(lessons)
     summary = progress_summary()
     lesson_two = summary[summary["lesson"] == 2]
     assert list(lesson_two["id"])[:3] == ["beta", "deck", "alpha"]  # as the lesson shows them

@@ -57,6 +57,9 @@ class LabServer:
     def scenarios(self) -> dict:
         return read_json(self.learner_home / "scenarios.json")
 
+    def flashcards(self) -> dict:
+        return read_json(self.learner_home / "flashcards.json")
+
     def git_status(self) -> str:
         """`git status --porcelain` of the course copy: empty when no tracked file changed."""
         return subprocess.run(["git", "status", "--porcelain"], cwd=self.course, check=True,

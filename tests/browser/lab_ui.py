@@ -225,7 +225,8 @@ def save_notebook(page: Page) -> None:
 def exercise_widgets(page: Page) -> None:
     """Bring out every state a widget colours differently, as a learner would by using it: a choice
     in each scenario (verdict, score, Restart), the first option of every quiz question and Submit
-    (Correct / Not quite), a flashcard turned over and marked known (a pressed toggle), and an
+    (Correct / Not quite), a flashcard turned over and rated Good and the next one turned over (the rating
+    buttons active), and an
     unreadable number in the fee calculator (the error beside its line)."""
     notebook = page.locator(NOTEBOOK)
     for scenario in notebook.locator(".clientcare-scenario").all():
@@ -242,8 +243,10 @@ def exercise_widgets(page: Page) -> None:
         expect(quiz.get_by_role("status").filter(has_text="Your score")).to_be_visible()
     for deck in notebook.locator(".clientcare-flashcards").all():
         deck.get_by_role("button", name="Show answer").click()
-        deck.get_by_role("button", name=re.compile("I know this")).click()
-        expect(deck.locator(".mod-active")).to_have_count(1)
+        deck.get_by_role("button", name="Good", exact=True).click()
+        expect(deck.get_by_role("status")).to_contain_text("Rated Good")
+        deck.get_by_role("button", name="Show answer").click()  # the next card's answer and its rating buttons
+        expect(deck.get_by_role("button", name="Easy", exact=True)).to_be_enabled()
     for calculator in notebook.locator(".clientcare-fees").all():
         hours = calculator.get_by_role("textbox", name="Hours each").first
         hours.fill("lots")

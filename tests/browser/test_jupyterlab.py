@@ -15,7 +15,9 @@ temporary nbgrader exchange), and one browser tab works through Lesson 1 as a le
    back in the box after Kernel > Restart Kernel…, closing and reopening the
    lesson and running it again;
 5. the second scenario is played to its summary with the keyboard alone
-   (Tab, Enter and Space);
+   (Tab, Enter and Space), and the lesson's flashcards are reviewed with the mouse
+   (Show answer, Good) and then with the keyboard alone (Enter, Shift+Tab, Space: Again),
+   each rating saved as an FSRS schedule in flashcards.json;
 6. every control in the lesson's widgets has an accessible name;
 7. a lesson run, saved, closed and reopened has no outputs on disk (`git status` of the
    course is clean), shows no broken widgets, and works again after Run All;
@@ -70,7 +72,10 @@ def expected_widgets(lab: LabServer) -> dict[str, int]:
     scenarios, reflections = lesson_calls(lab, "show_scenario"), lesson_calls(lab, "show_reflection")
     assert len(scenarios) >= 2, f"{LESSON} should show at least two scenarios, found {scenarios}"
     assert reflections, f"{LESSON} should show at least one reflection prompt"
-    return {"clientcare-scenario": len(scenarios), "clientcare-reflection": len(reflections)}
+    decks = lesson_calls(lab, "show_flashcards")
+    assert len(decks) == 1, f"{LESSON} should end with its flashcard deck, found {decks}"
+    return {"clientcare-scenario": len(scenarios), "clientcare-reflection": len(reflections),
+            "clientcare-flashcards": 1}
 
 
 def open_and_run_lesson(page: Page, lab: LabServer) -> Locator:
@@ -241,6 +246,27 @@ def test_second_scenario_played_to_its_summary_with_the_keyboard_alone(lesson, p
     expect(summary_of(scenario)).to_be_visible()
     bring_into_view(page, scenario)
     screenshots.take(page, "scenario-summary-keyboard")
+
+
+def test_flashcards_reviewed_with_the_mouse_and_then_the_keyboard_alone(lesson, page, lab, screenshots):
+    deck = lesson.locator(".clientcare-flashcards")
+    bring_into_view(page, deck)
+    first = lesson_calls(lab, "show_flashcards")[0]
+    deck.get_by_role("button", name="Show answer").click()
+    deck.get_by_role("button", name="Good", exact=True).click()
+    expect(deck.get_by_role("status")).to_contain_text("Rated Good")
+    # keyboard: focus is back on Show answer; Enter turns the card and moves focus to Good
+    assert focus_is_within(deck, "button"), f"after rating, focus is on {focused_element(page)}"
+    page.keyboard.press("Enter")
+    expect(deck.get_by_role("button", name="Again", exact=True)).to_be_enabled()
+    assert focus_is_within(deck, "button"), f"after Show answer, focus is on {focused_element(page)}"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Space")
+    expect(deck.get_by_role("status")).to_contain_text("Rated Again")
+    screenshots.take(page, "flashcards-reviewed")
+    wait_until(lambda: len(lab.flashcards().get(first, {}).get("schedules", {})) == 2, 10,
+               f"two schedules in flashcards.json: {lab.flashcards()}")
 
 
 def test_focus_stays_in_the_scenario_after_a_choice(lesson, page):

@@ -87,6 +87,8 @@ REAL = {
     "Chartered Institute of Public Relations", "Competition and Markets Authority", "Citizens Advice",
     # FHR European Ventures LLP v Cedar Capital Partners LLC [2014] UKSC 45: the Supreme Court case on secret commissions
     "FHR European Ventures LLP", "Cedar Capital Partners",
+    # the glossary's professional bodies (content/glossary.yaml)
+    "Royal Institute of British Architects", "Institute of Chartered Accountants",
 }
 
 CAP = r"[A-Z][a-zA-Z'’\-]+"

@@ -201,7 +201,9 @@ def preflight(submission: Path, release: Path, set_aside: Path | None = None) ->
     """
     submission, release = Path(submission), Path(release)
     if set_aside is None:
-        set_aside = set_aside_folder(submission.parents[2], submission.parent.name, submission.name)
+        student_folder = submission.parent          # <course>/submitted/<student>/<assignment>
+        course = student_folder.parent.parent
+        set_aside = set_aside_folder(course, student_folder.name, submission.name)
     keep_aside = _SetAside(submission, set_aside)
     notes: list[str] = []
 

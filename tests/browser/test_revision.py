@@ -1,0 +1,100 @@
+"""Revision on the My progress page in a real browser: the interview practice widget answered with the
+mouse and then with the keyboard alone (Tab, typing, Enter, Space), each attempt saved with its FSRS
+schedule in interviews.json; the course-wide flashcard review queue takes a rating; and the page shows
+what is due today. (The lesson decks are driven in test_jupyterlab.py, with Lesson 1.)"""
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from lab_server import CHROMIUM, LabServer, read_json
+from lab_ui import bring_into_view, focus_is_within, focused_element, open_notebook, run_all_cells, wait_for_widgets
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: `apt-get install -y chromium`")]
+
+PAGE = "lessons/00-my-progress.ipynb"
+
+
+def saved_attempts(lab: LabServer) -> list[dict]:
+    data = read_json(lab.learner_home / "interviews.json")
+    return [attempt for bank in data.values() if isinstance(bank, dict) for record in bank.values()
+            if isinstance(record, dict) for attempt in record.get("attempts", [])]
+
+
+def wait_for(condition, message: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(message)
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def progress_page(page, lab):
+    notebook = open_notebook(page, lab.lab_url(f"/tree/{PAGE}", reset=True))
+    run_all_cells(page)
+    wait_for_widgets(page, {"clientcare-progress": 1, "clientcare-flashcards": 1, "clientcare-interview": 1})
+    return notebook
+
+
+def test_the_progress_page_shows_what_is_due_today(progress_page):
+    progress = progress_page.locator(".clientcare-progress")
+    expect(progress).to_contain_text("flashcards due today")
+    expect(progress).to_contain_text("interview questions due today")
+    expect(progress).to_contain_text("CPD hours")
+
+
+def test_the_progress_page_shows_due_dates_and_what_is_shared(progress_page):
+    """records (issue 18): each assignment's due date and the late policy, and what the learning records share."""
+    progress = progress_page.locator(".clientcare-progress")
+    expect(progress.get_by_role("columnheader", name="Due")).to_be_visible()
+    expect(progress).to_contain_text("Friday 29 January 2027 at 17:00 (UK time)")
+    expect(progress).to_contain_text("loses 5% of its mark for each day or part of a day late")
+    expect(progress).to_contain_text("What is shared")
+
+
+def test_interview_answered_with_the_mouse(progress_page, page, lab, screenshots):
+    interview = progress_page.locator(".clientcare-interview")
+    bring_into_view(page, interview)
+    interview.get_by_role("textbox", name="Your answer").fill("I would act in the client's best interest.")
+    interview.get_by_role("button", name="Show model answers").click()
+    expect(interview).to_contain_text("Advising")
+    interview.get_by_role("checkbox").first.check()
+    interview.get_by_role("button", name="Finish and schedule").click()
+    expect(interview.get_by_role("status")).to_contain_text("You made 1 of")
+    screenshots.take(page, "interview-mouse")
+    wait_for(lambda: len(saved_attempts(lab)) == 1, f"one attempt in interviews.json: {saved_attempts(lab)}")
+
+
+def test_interview_answered_with_the_keyboard_alone(progress_page, page, lab, screenshots):
+    interview = progress_page.locator(".clientcare-interview")
+    box = interview.get_by_role("textbox", name="Your answer")
+    expect(box).to_be_focused()  # after Finish, focus moves to the next question's answer box
+    page.keyboard.type("I would own the mistake, tell the client and fix it.")
+    page.keyboard.press("Tab")
+    assert focus_is_within(interview, "button"), f"focus is on {focused_element(page)}"
+    page.keyboard.press("Enter")  # Show model answers: focus moves to the first checklist point
+    expect(interview.get_by_role("checkbox").first).to_be_focused()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    while not focus_is_within(interview, "button"):
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(interview.get_by_role("status")).to_contain_text("You made 2 of")
+    screenshots.take(page, "interview-keyboard")
+    wait_for(lambda: len(saved_attempts(lab)) == 2, f"two attempts in interviews.json: {saved_attempts(lab)}")
+    assert "I would own the mistake, tell the client and fix it." in [a["text"] for a in saved_attempts(lab)]
+
+
+def test_the_course_review_queue_takes_a_rating(progress_page, page, lab):
+    queue = progress_page.locator(".clientcare-flashcards")
+    bring_into_view(page, queue)
+    queue.get_by_role("button", name="Show answer").click()
+    queue.get_by_role("button", name="Easy", exact=True).click()
+    expect(queue.get_by_role("status")).to_contain_text("Rated Easy")
+    wait_for(lambda: any(record.get("schedules") for record in read_json(lab.learner_home / "flashcards.json").values()
+                         if isinstance(record, dict)), "a schedule in flashcards.json")
