@@ -33,7 +33,10 @@ NOT_SUBMITTED = "gus"
 
 
 def cohort_course(course):
-    """``course`` (with ``fee-proposals`` generated) with the due date set, gus on the roll and COHORT submitted."""
+    """``course`` (with ``fee-proposals`` generated, alone) with the due date set, gus on the roll and COHORT submitted.
+
+    Copy the run's template with ``copy_course(..., assignments=[ASSIGNMENT])`` to make ``course``.
+    """
     with Gradebook(course.db_url) as gradebook:
         gradebook.update_or_create_assignment(ASSIGNMENT, duedate=DUE)
         gradebook.update_or_create_student(NOT_SUBMITTED)
@@ -42,18 +45,29 @@ def cohort_course(course):
     return course
 
 
-def copy_course(template: Path, root: Path, db_url: str | None = None):
+def copy_course(template: Path, root: Path, db_url: str | None = None, assignments: list[str] | None = None):
     """A course at ``root`` copied from the course folder ``template`` (its release/, gradebook and all).
 
     The copy keeps its own gradebook and exchange (``nbgrader_config.json`` is rewritten for ``root``,
     as ``make_scratch_course`` writes it); with ``db_url`` it uses that gradebook instead (which then
-    holds none of the template's assignments: generate them there).
+    holds none of the template's assignments: generate them there). With ``assignments`` only those
+    are generated in the copy (the others' release folders and gradebook entries are left out), as in
+    a course where only those were generated.
     """
     root = Path(root).resolve()
     shutil.copytree(template, root, symlinks=True, ignore=shutil.ignore_patterns(".built"))
     pinned = {"CourseDirectory": {"db_url": db_url or f"sqlite:///{root / 'gradebook.db'}"},
               "Exchange": {"root": str(root / "exchange")}}
     (root / "nbgrader_config.json").write_text(json.dumps(pinned, indent=2) + "\n", encoding="utf-8")
+    course = Course(root)
     if db_url:
         (root / "gradebook.db").unlink(missing_ok=True)
-    return Course(root)
+    if assignments is not None:
+        others = sorted(set(course.assignments()) - set(assignments))
+        for name in others:
+            shutil.rmtree(root / "release" / name, ignore_errors=True)
+        if others and not db_url:
+            with Gradebook(course.db_url) as gradebook:
+                for name in others:
+                    gradebook.remove_assignment(name)
+    return course

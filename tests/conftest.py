@@ -123,7 +123,8 @@ def stock_cohort(tmp_path_factory, released_template):
     from clientcare.instructor.course import Course
 
     def build(folder: Path) -> None:
-        course = cohorts.cohort_course(copy_course(released_template, folder / "course"))
+        course = cohorts.cohort_course(copy_course(released_template, folder / "course",
+                                                   assignments=[cohorts.ASSIGNMENT]))
         course.nbgrader("autograde", cohorts.ASSIGNMENT, "--force", isolated=True)
 
     return Course(built_once(tmp_path_factory, "stock-cohort", build) / "course")

@@ -27,7 +27,8 @@ def serial(stock_cohort):
 
 @pytest.fixture(scope="module")
 def parallel(tmp_path_factory, released_template):
-    course = cohort_course(copy_course(released_template, tmp_path_factory.mktemp("parallel") / "course"))
+    course = cohort_course(copy_course(released_template, tmp_path_factory.mktemp("parallel") / "course",
+                                       assignments=[ASSIGNMENT]))
     outcomes = grade_cohort(course.root, ASSIGNMENT, workers=2)
     assert [o.student for o in outcomes] == sorted(l.student_id for l in COHORT)
     assert all(o.ok for o in outcomes), [o.message for o in outcomes]
@@ -47,7 +48,7 @@ def test_parallel_grades_equal_stock_nbgrader_grades(serial, parallel):
 
 
 def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path, released_template):
-    course = copy_course(released_template, tmp_path / "course")
+    course = copy_course(released_template, tmp_path / "course", assignments=[ASSIGNMENT])
     submit(course, Learner("loopy", {ASSIGNMENT: ALL}), ASSIGNMENT)
     submit(course, Learner("steady", {ASSIGNMENT: ALL}), ASSIGNMENT)
     path = course.root / "submitted" / "loopy" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"

@@ -56,7 +56,7 @@ def scheduler(tmp_path_factory):
 @pytest.mark.postgres
 def test_a_cohort_graded_on_a_dask_cluster_gets_stock_nbgraders_grades(scheduler, postgres_url, stock_cohort,
                                                                         released_template, tmp_path, capsys):
-    course = copy_course(released_template, tmp_path / "course", db_url=postgres_url)
+    course = copy_course(released_template, tmp_path / "course", db_url=postgres_url, assignments=[ASSIGNMENT])
     course.nbgrader("generate_assignment", ASSIGNMENT, "--force", isolated=True)  # into the PostgreSQL gradebook
     cohort_course(course)
     assert main(["grade", ASSIGNMENT, "--course", str(course.root), "--scheduler", scheduler]) == 0

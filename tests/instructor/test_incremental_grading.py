@@ -26,7 +26,7 @@ def scores(course) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, released_template):
-    course = copy_course(released_template, tmp_path_factory.mktemp("incremental") / "course")
+    course = copy_course(released_template, tmp_path_factory.mktemp("incremental") / "course", assignments=[A])
     submit(course, Learner("ada", {A: ["validate-resourcing"]}, {A: FIRST}), A)
     submit(course, Learner("ben", {}, {A: FIRST}), A)
     return course

@@ -34,7 +34,7 @@ def total(course, student: str) -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, released_template):
-    course = copy_course(released_template, tmp_path_factory.mktemp("stock") / "course")
+    course = copy_course(released_template, tmp_path_factory.mktemp("stock") / "course", assignments=[ASSIGNMENT])
     renamed_submission(course, "stock")
     renamed_submission(course, "ours")
     stock = course.nbgrader("autograde", ASSIGNMENT, "--student", "stock", "--force", isolated=True, check=False)
