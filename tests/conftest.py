@@ -7,30 +7,28 @@ The suite runs in parallel (``make test``: ``pytest -n auto --dist loadgroup``, 
 must share one worker is grouped here (``pytest_collection_modifyitems``): every test of a module
 that uses a module-scoped fixture runs on the worker that made it (a graded cohort is graded once);
 a module can split that work by a parameter (``XDIST_SPLIT_BY = "assignment"``); the real-browser
-tests share one worker (one Chromium, one JupyterLab, one screenshot folder). Everything else spreads
-over the workers.
+tests share one worker (one Chromium, one JupyterLab, numbered screenshots), the trial hub test has a
+group of its own. Everything else spreads over the workers.
 
 Work that many modules need is done once for the whole run, on whichever worker asks first, and
-shared read-only by every worker (:func:`built_once`): the course with every assignment generated
+shared read-only by every worker (``shared_work.built_once``): the course with every assignment generated
 (``released_template``; copy it with ``cohorts.copy_course`` to grade in it) and the cohort graded by
 stock ``nbgrader autograde`` (``stock_cohort``). A PostgreSQL server is started once per worker
 (``postgres_server``); each module gets a database of its own (``postgres_url``).
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from cohorts import copy_course
+from shared_work import built_once
 
 os.environ["CLIENTCARE_HOME"] = tempfile.mkdtemp(prefix="clientcare-test-home-")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -44,6 +42,8 @@ SHARED_SCOPES = ("module", "class", "package")
 def _group(item) -> str | None:
     """The xdist group of ``item`` (None: it may run on any worker)."""
     path = Path(str(item.path))
+    if path == BROWSER_TESTS / "test_trial_hub.py":
+        return "hub"  # the longest test of all (it installs a hub): on a worker of its own from the start
     if path.is_relative_to(BROWSER_TESTS):
         return "browser"
     defs = getattr(item, "_fixtureinfo", None)
@@ -68,32 +68,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 # ---------------------------------------------------------------- built once for the whole run
-
-@contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
-    """``<run's temp>/shared/<name>``, made by ``build(folder)`` by the first worker that asks; read-only after."""
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # shared by every worker of this run
-    folder = base / "shared" / name
-    with _locked(base / "shared" / f"{name}.lock"):
-        if not (folder / ".built").exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
-            build(folder)
-            (folder / ".built").touch()
-    return folder
-
 
 @pytest.fixture(scope="session")
 def released_template(tmp_path_factory) -> Path:
