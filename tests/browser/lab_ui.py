@@ -226,7 +226,7 @@ def exercise_widgets(page: Page) -> None:
     """Bring out every state a widget colours differently, as a learner would by using it: a choice
     in each scenario (verdict, score, Restart), the first option of every quiz question and Submit
     (Correct / Not quite), a flashcard turned over and rated Good and the next one turned over (the rating
-    buttons active), and an
+    buttons active), an interview answered with its model answers and a checklist point ticked, and an
     unreadable number in the fee calculator (the error beside its line)."""
     notebook = page.locator(NOTEBOOK)
     for scenario in notebook.locator(".clientcare-scenario").all():
@@ -247,6 +247,11 @@ def exercise_widgets(page: Page) -> None:
         expect(deck.get_by_role("status")).to_contain_text("Rated Good")
         deck.get_by_role("button", name="Show answer").click()  # the next card's answer and its rating buttons
         expect(deck.get_by_role("button", name="Easy", exact=True)).to_be_enabled()
+    for interview in notebook.locator(".clientcare-interview").all():  # the models and the checklist on screen
+        interview.get_by_role("textbox", name="Your answer").fill("I would find out why first.")
+        interview.get_by_role("button", name="Show model answers").click()
+        interview.get_by_role("checkbox").first.check()
+        expect(interview.get_by_role("checkbox").first).to_be_checked()
     for calculator in notebook.locator(".clientcare-fees").all():
         hours = calculator.get_by_role("textbox", name="Hours each").first
         hours.fill("lots")

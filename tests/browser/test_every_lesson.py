@@ -2,7 +2,7 @@
 
 For each lesson, one tab opens it in the learner's JupyterLab, runs Run > Run All Cells, waits
 for every activity and uses each one once (a scenario choice, a submitted quiz, a flashcard
-turned and marked known, a mistyped fee), so that every state with its own colours is on
+turned and rated, an interview answer compared with the models, a mistyped fee), so that every state with its own colours is on
 screen; then, at each width and theme, it checks that
 
 - no control sticks out of its output area or has its text cut off,
@@ -47,6 +47,7 @@ WIDGET_CLASSES = {
     "show_scenario": "clientcare-scenario", "show_quiz": "clientcare-quiz",
     "show_reflection": "clientcare-reflection", "show_flashcards": "clientcare-flashcards",
     "show_fee_calculator": "clientcare-fees", "show_progress": "clientcare-progress",
+    "show_review": "clientcare-flashcards", "show_interview": "clientcare-interview",
 }
 REPORT = {}  # lesson -> width/theme -> measurements
 
@@ -67,7 +68,7 @@ def expected_widgets(lab: LabServer, lesson: str) -> dict[str, int]:
     for function, css_class in WIDGET_CLASSES.items():
         found = len(re.findall(rf"^\s*{function}\(", code, flags=re.M))
         if found:
-            counts[css_class] = found
+            counts[css_class] = counts.get(css_class, 0) + found
     assert counts, f"{lesson} shows no course widget"
     return counts
 
