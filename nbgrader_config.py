@@ -62,7 +62,13 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # and call the learner's functions with plain data only (course/clientcare/instructor/preprocessors/
 # judged_execute.py and codec.py), so nothing learner code does can change a verdict.
 P = "clientcare.instructor.preprocessors."
-c.JudgedExecute.kernel_name = "clientcare-grader"  # installed by `make`
+# The learner's kernel runs behind the OS boundary (bubblewrap; see sandbox.py's docstring): a read-only
+# system, its own copy of the submission's files on a size-capped tmpfs, no network, an unprivileged slot
+# user with a process cap, its whole process tree killed afterwards. Without bubblewrap nothing is run
+# (grading stops naming it). `clientcare grade` and stock `nbgrader autograde` both read this.
+c.JudgedExecute.kernel_manager_class = "clientcare.instructor.sandbox.SandboxKernelManager"
+c.JudgedExecute.kernel_name = "clientcare-grader"  # installed by `make` (its spec names the kernel; the
+                                                   # sandbox starts isolated Python with the same module)
 c.JudgedExecute.timeout = 30                       # seconds per cell (a test cell's calls together)
 c.JudgedExecute.startup_timeout = 60               # seconds for a kernel to start
 c.JudgedExecute.notebook_budget = 120.0            # seconds of learner code per notebook, a hard cap
@@ -143,3 +149,7 @@ c.FeedbackExporter.extra_template_basedirs = [
     os.path.join(os.path.dirname(_clientcare.__file__), "templates"),
     os.path.join(os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
 ]
+
+# A notebook submitted under another name is graded under the release's; its feedback is released under
+# both names, so the learner's `nbgrader fetch_feedback` finds it (course/clientcare/instructor/feedback_delivery.py).
+c.ExchangeFactory.release_feedback = "clientcare.instructor.feedback_delivery.ReleaseFeedback"

@@ -8,10 +8,15 @@ done) for one assignment and grades them three ways, one after the other on the 
 2. the course's configuration, also as ``nbgrader autograde`` learners in turn: the release
    skeleton, the sandboxed kernel, tests judged outside it (``JudgedExecute``), inert outputs;
    the difference from (1) per learner is the boundary's cost;
-3. ``clientcare grade``: the same configuration with parallel workers (throughput).
+3. ``clientcare grade``: the same configuration with parallel workers (throughput);
 
-It checks the grades are identical in all three and prints the times side by side. A
-measurement, not a test: run it on a quiet machine.
+and then the boundary's own cost per kernel (``sandbox_start.py``: bubblewrap's start and
+teardown, with and without the in-kernel protections, against a plain kernel). Every
+submission starts at least one kernel (one more for each kernel replaced after a fault).
+
+It checks the grades are identical in all three and prints the times side by side, with
+the machine's load before and after. A measurement, not a test: run it on a quiet machine.
+Slot users it creates (run as root) are removed at the end.
 
     .venv/bin/python benchmarks/grading_throughput.py --learners 60
 """
@@ -27,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 
+from clientcare.instructor import sandbox
 from clientcare.instructor.course import make_scratch_course
 from clientcare.instructor.grading import ProgressBar, default_workers, grade_cohort
 from clientcare.instructor.results import question_scores
@@ -63,21 +69,37 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=30)
     parser.add_argument("--workers", type=int, default=None, help="default: clientcare grade's own default")
     parser.add_argument("--assignment", default="fee-proposals")
+    parser.add_argument("--kernel-runs", type=int, default=5, help="kernels started per kind for the boundary's cost")
     args = parser.parse_args()
     n = args.learners
+    before = set(sandbox.slot_users()) if os.geteuid() == 0 else set()
+    try:
+        run(args, n)
+    finally:
+        if os.geteuid() == 0:
+            sandbox.remove_slot_users(names=[name for name in sandbox.slot_users() if name not in before])
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min) on {os.cpu_count()} cores"
+
+
+def run(args, n: int) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import sandbox_start
 
     with tempfile.TemporaryDirectory(prefix="clientcare-bench-") as scratch:
         plain = build(Path(scratch) / "plain", args.assignment, n, plain=True)
         serial = build(Path(scratch) / "serial", args.assignment, n, plain=False)
         parallel = build(Path(scratch) / "parallel", args.assignment, n, plain=False)
-        print(f"{n} learners, assignment {args.assignment}, {os.cpu_count()} cores, "
-              f"load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"{n} learners, assignment {args.assignment}; {load()}", flush=True)
 
         stock = timed_autograde(plain, args.assignment)
         print(f"1. plain stock nbgrader autograde (python3 kernel, nbgrader's preprocessors): "
               f"{stock:6.1f} s  {stock / n:5.2f} s per learner", flush=True)
         ours = timed_autograde(serial, args.assignment)
-        print(f"2. nbgrader autograde with the course's boundary (sandboxed kernel, tests judged outside): "
+        print(f"2. stock nbgrader autograde with the course's config (sandboxed kernel, tests judged outside): "
               f"{ours:6.1f} s  {ours / n:5.2f} s per learner", flush=True)
         print(f"   the boundary's cost: {(ours - stock) / n:+.2f} s per learner ({ours / stock:.2f}x plain stock)",
               flush=True)
@@ -93,7 +115,15 @@ def main() -> None:
                   for c in (plain, serial, parallel)]
         failed = [o.student for o in outcomes if not o.ok]
         print(f"failed submissions: {len(failed)}; identical grades: plain = boundary: {grades[0].equals(grades[1])}, "
-              f"boundary serial = parallel: {grades[1].equals(grades[2])}")
+              f"boundary serial = parallel: {grades[1].equals(grades[2])}", flush=True)
+        print(f"4. the boundary's own cost per kernel ({args.kernel_runs} kernels each, median):", flush=True)
+        figures = sandbox_start.measure(args.kernel_runs)
+        plain_start, plain_stop = figures["plain kernel (python3)"][:2]
+        for name, (start, stop, fastest, slowest) in figures.items():
+            extra = "" if name.startswith("plain") else \
+                f"  (+{start - plain_start + stop - plain_stop:.2f} s per kernel over plain)"
+            print(f"   {name:34s} start {start:.2f} s ({fastest:.2f}-{slowest:.2f}), shutdown {stop:.2f} s{extra}")
+        print(f"after: {load()}")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import sys
+import time
 import textwrap
 import threading
 from pathlib import Path
@@ -26,7 +29,9 @@ import pytest
 from nbclient import NotebookClient
 
 from clientcare.instructor import sandbox
+from clientcare.instructor.preprocessors import JudgedExecute
 from clientcare.instructor.sandbox import AsyncSandboxKernelManager, SandboxKernelManager, SandboxUnavailable
+from instructor.preprocessors.tiny import cell, notebook, scores
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_PREFIX = "clientcare-sbxtest"
@@ -38,6 +43,23 @@ pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewra
 
 class SlotsForTests(AsyncSandboxKernelManager):
     user_prefix = sandbox.Unicode(TEST_PREFIX)
+
+
+class BoundaryOnly(SandboxKernelManager):
+    """The boundary as grading uses it (through JudgedExecute), with the in-kernel protections off."""
+
+    user_prefix = sandbox.Unicode(TEST_PREFIX)
+    defence_in_depth = sandbox.Bool(False)
+
+
+class RecordingBoundary(BoundaryOnly):
+    """... that records the slot users its kernels ran as (class-wide)."""
+
+    uids: list[int] = []
+
+    def _acquire_slot(self, base: str) -> None:
+        super()._acquire_slot(base)
+        RecordingBoundary.uids.append(self._slot[2])
 
 
 class Kernel:
@@ -121,6 +143,15 @@ def monkeypatch_module():
 def leftovers(uid: int) -> list[int]:
     """Processes of the slot user still running on this machine."""
     return sandbox.processes_of(uid) if AS_ROOT else []
+
+
+def assert_sandboxed(kernel: Kernel) -> None:
+    """SAFETY: hostile code is sent only to a kernel that is behind the boundary (it cannot see the course or
+    the grader, and sees only its own processes)."""
+    assert kernel.value(f"__import__('os').path.exists({str(REPO / 'source')!r})") is False
+    assert kernel.value(f"__import__('os').path.exists({str(REPO / 'nbgrader_config.py')!r})") is False
+    assert kernel.value("len([p for p in __import__('os').listdir('/proc') if p.isdigit()])") <= 6
+    assert kernel.value("__import__('socket').gethostname()") == "sandbox"
 
 
 # ---------------------------------------------------------------- what the learner's code can see
@@ -304,6 +335,121 @@ def test_concurrent_kernels_run_as_different_users(scratch, kernel):
         other.shutdown()
 
 
+# ---------------------------------------------------------------- attacks that got round the in-kernel hooks
+
+
+def host_sleeper(uid: int | None = None) -> subprocess.Popen:
+    """A process on the host, outside any sandbox, in a session of its own (as the slot user if ``uid``)."""
+    if uid is None:
+        return subprocess.Popen(["sleep", "300"], start_new_session=True)
+    return subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "300"],
+                            start_new_session=True)
+
+
+def test_kill_minus_one_and_killpg_reach_nothing_outside_the_sandbox(scratch):
+    kernel = Kernel(scratch)
+    assert_sandboxed(kernel)
+    uid = kernel.uid
+    # the grader's own process, and one of the very user the kernel runs as (only the pid namespace is between)
+    sleepers = [host_sleeper()] + ([host_sleeper(uid)] if AS_ROOT else [])
+    targets = [p.pid for p in sleepers] + [os.getpid(), os.getppid()]
+    try:
+        kernel.client.execute(textwrap.dedent(f"""
+            import os, subprocess
+            inside = subprocess.Popen(['sleep', '300'])
+            for target in {targets!r}:
+                for attack in (os.kill, os.killpg):
+                    try:
+                        attack(target, 9)
+                    except OSError:
+                        pass
+            os.kill(-1, 9)
+        """))
+        deadline = time.monotonic() + 60
+        while kernel.manager.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # kill -1 killed what it could reach: the processes of the sandbox, and with them the kernel
+        assert not kernel.manager.is_alive()
+        assert [p.poll() for p in sleepers] == [None] * len(sleepers), "a process outside the sandbox was killed"
+    finally:
+        for sleeper in sleepers:
+            sleeper.kill()
+            sleeper.wait()
+        kernel.client.stop_channels()
+        kernel.manager.shutdown_kernel()
+    assert leftovers(uid) == []
+
+
+def test_child_programs_stay_inside_the_sandbox(scratch, tmp_path):
+    """subprocess (``_posixsubprocess.fork_exec``), ``os.posix_spawn`` and fork: the programs they start see
+    what the kernel sees, and nothing of them is left once the kernel is gone."""
+    gradebook = tmp_path / "gradebook.db"
+    gradebook.write_text("grades")
+    classmate = tmp_path / "submitted" / "classmate" / "fee-proposals"
+    classmate.mkdir(parents=True)
+    (classmate / "fee-proposals.ipynb").write_text("classmate's work")
+    secrets = [REPO / "source" / "fee-proposals" / "fee-proposals.ipynb", gradebook, classmate / "fee-proposals.ipynb"]
+    outside = ["/usr/evil", f"{sys.prefix}/evil", "/opt/clientcare/evil", "/etc/evil", str(tmp_path / "evil")]
+    script = "\n".join([f"cat {p} && echo READ {p}" for p in secrets] +
+                       [f"echo x > {p} && echo WROTE {p}" for p in outside] +
+                       ["echo x > /tmp/mine && echo WROTE /tmp", "sleep 300 >/dev/null 2>&1 &", "echo done"])
+    kernel = Kernel(scratch)
+    assert_sandboxed(kernel)
+    uid = kernel.uid
+    out = kernel.run(f"""
+        import _posixsubprocess, os, subprocess
+        print(subprocess.run(['/bin/sh', '-c', {script!r}], capture_output=True, text=True).stdout)
+        read, write = os.pipe()
+        pid = os.posix_spawn('/bin/sh', ['/bin/sh', '-c', {script!r}], dict(os.environ),
+                             file_actions=[(os.POSIX_SPAWN_DUP2, write, 1)])
+        os.close(write)
+        os.waitpid(pid, 0)
+        print(os.read(read, 100000).decode())
+        if os.fork() == 0:
+            os.setsid()
+            os.execv('/bin/sleep', ['sleep', '300'])
+    """)
+    assert out["error"] is None, out
+    assert out["stdout"].count("done") == 2 and out["stdout"].count("WROTE /tmp") == 2, out
+    assert "READ" not in out["stdout"] and "WROTE /" not in out["stdout"].replace("WROTE /tmp", ""), out
+    assert gradebook.read_text() == "grades" and not (tmp_path / "evil").exists()
+    assert not Path("/usr/evil").exists() and not Path(sys.prefix, "evil").exists()
+    assert AS_ROOT is False or len(leftovers(uid)) >= 3  # the two background sleeps and the forked one
+    kernel.shutdown()
+    assert leftovers(uid) == []
+
+
+FORK_BOMB = "import os\nwhile True:\n    os.fork()\n"
+THREAD_BOMB = ("import threading, time\nwhile True:\n"
+               "    threading.Thread(target=time.sleep, args=(300,), daemon=True).start()\n")
+
+
+@pytest.mark.parametrize("bomb", [FORK_BOMB, THREAD_BOMB], ids=["fork-bomb", "thread-bomb"])
+def test_a_process_bomb_costs_only_its_part_and_later_parts_are_graded(tmp_path, bomb):
+    """Graded as JudgedExecute grades: the bomb's part scores 0, the parts before and after keep their points."""
+    nb = notebook(
+        cell("answer", "def double(x):\n    return 2 * x", "double"),
+        cell("test", "assert double(2) == 4", "t-double"),
+        cell("answer", bomb + "def half(x):\n    return x / 2", "half"),
+        cell("test", "assert half(4) == 2", "t-half"),
+        cell("answer", "def triple(x):\n    return 3 * x", "triple"),
+        cell("test", "assert triple(2) == 6", "t-triple"),
+    )
+    (tmp_path / "work").mkdir()
+    probe = Kernel(tmp_path / "work")
+    assert_sandboxed(probe)  # SAFETY: the boundary JudgedExecute starts below is this one
+    probe.shutdown()
+    RecordingBoundary.uids.clear()
+    started = time.monotonic()
+    JudgedExecute(kernel_manager_class=RecordingBoundary, kernel_name="python3", timeout=10, notebook_budget=60,
+                  trusted_directory=str(tmp_path / "none")).preprocess(
+        nb, {"nbgrader": {"assignment": "a"}, "metadata": {"path": str(tmp_path / "work")}})
+    # (the fork bomb's kernel is usually stuck past the cell's time limit and replaced; the thread bomb's lives on)
+    assert scores(nb) == {"t-double": 1, "t-half": 0, "t-triple": 1}
+    assert time.monotonic() - started < 90
+    assert RecordingBoundary.uids and [u for u in set(RecordingBoundary.uids) if leftovers(u)] == []
+
+
 # ---------------------------------------------------------------- how it is used
 
 
@@ -318,6 +464,23 @@ def test_nbgrader_style_execution_with_the_in_kernel_protections(tmp_path):
                             resources={"metadata": {"path": str(tmp_path)}}, timeout=60)
     client.execute()
     assert notebook.cells[1].outputs[0]["text"] == "400\n"
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="slot users exist only when grading as root")
+def test_removing_slot_users_keeps_one_running_a_kernel(kernel):
+    name = f"{TEST_PREFIX}{kernel.manager._slot[0]}"
+    assert sandbox.remove_slot_users(TEST_PREFIX, names=[name]) == []
+    assert name in sandbox.slot_users(TEST_PREFIX)
+    assert kernel.value("6 * 7") == 42
+
+
+def test_the_course_configuration_grades_behind_the_boundary():
+    """`clientcare grade` and stock `nbgrader autograde` read this configuration: both start SandboxKernelManager."""
+    from clientcare.instructor.config import course_config
+
+    config = course_config(REPO)
+    assert JudgedExecute(config=config).kernel_manager_class is SandboxKernelManager
+    assert "JudgedExecute" in config.Autograde.autograde_preprocessors[0]
 
 
 def test_it_refuses_to_run_learner_code_without_bubblewrap():

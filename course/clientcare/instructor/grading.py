@@ -104,7 +104,8 @@ def _keep_environment(environ=os.environ) -> None:
 _worker: dict = {}
 
 
-def _start_worker(root: str, notebook_budget: float, memory_mb: int = DEFAULT_WORKER_MEMORY_MB) -> None:
+def _start_worker(root: str, notebook_budget: float, memory_mb: int = DEFAULT_WORKER_MEMORY_MB,
+                  quiet: bool = True) -> None:
     import resource
 
     from nbgrader.apps.api import NbGraderAPI
@@ -116,7 +117,9 @@ def _start_worker(root: str, notebook_budget: float, memory_mb: int = DEFAULT_WO
         resource.setrlimit(resource.RLIMIT_DATA, (memory_mb * 1024 * 1024, resource.getrlimit(resource.RLIMIT_DATA)[1]))
     # Kernels inherit this process's stderr and print start-up chatter on it; keep the
     # instructor's terminal for the progress bar. nbgrader's own log is captured per learner.
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    # (A Dask worker, set up by dask_grading.GradingSetup, keeps its stderr: it is the worker's log.)
+    if quiet:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
     config = load_course_config(Path(root))
     config.JudgedExecute.notebook_budget = float(notebook_budget)  # a hard cap, enforced by JudgedExecute
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)

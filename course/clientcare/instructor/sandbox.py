@@ -554,15 +554,52 @@ def slot_users(prefix: str = SLOT_USER_PREFIX) -> list[str]:
                   if e.pw_name.startswith(prefix) and e.pw_name[len(prefix):].isdigit())
 
 
-def remove_slot_users(prefix: str = SLOT_USER_PREFIX) -> list[str]:
-    """Delete the slot users with ``prefix`` (and their groups); returns their names. Needs root."""
+def runtime_base(runtime_root: str = "") -> str:
+    """The folder of slot locks and per-kernel socket folders (made if missing; see ``runtime_root``)."""
+    if runtime_root:
+        base = runtime_root
+    elif _running_as_root():
+        base = "/run/clientcare-sandbox"
+    else:
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        base = os.path.join(jupyter_runtime_dir(), "clientcare-sandbox")
+    base = os.path.realpath(base)
+    if base == "/tmp" or base.startswith(("/tmp/", SANDBOX_HOME, KERNEL_PACKAGE_ROOT)):
+        raise SandboxUnavailable(f"runtime_root {base} would be hidden inside the sandbox; choose another")
+    os.makedirs(base, mode=0o711, exist_ok=True)
+    return base
+
+
+def remove_slot_users(prefix: str = SLOT_USER_PREFIX, names: list[str] | None = None,
+                      runtime_root: str = "") -> list[str]:
+    """Delete slot users with ``prefix`` (all, or those in ``names``) and their groups; returns those deleted.
+
+    A user in use (its slot's lock held by a kernel of this process or any other)
+    is kept: each user is deleted while holding its slot's lock, so no kernel
+    can be starting as it meanwhile. Needs root.
+    """
+    import fcntl
     import subprocess
 
-    names = slot_users(prefix)
-    for name in names:
-        subprocess.run(["userdel", name], capture_output=True, check=False)
-        subprocess.run(["groupdel", name], capture_output=True, check=False)
-    return names
+    base = runtime_base(runtime_root)
+    removed = []
+    for name in slot_users(prefix):
+        if names is not None and name not in names:
+            continue
+        fd = os.open(os.path.join(base, f"{name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue  # in use
+        try:
+            if subprocess.run(["userdel", name], capture_output=True, check=False).returncode == 0:
+                removed.append(name)
+            subprocess.run(["groupdel", name], capture_output=True, check=False)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def processes_of(uid: int) -> list[int]:
@@ -633,7 +670,8 @@ class _Sandboxed(LoggingConfigurable):
 
     The kernel's working folder is a copy of the ``cwd`` it is started with; the
     ``env`` passed to ``start_kernel`` is ignored (the kernel gets
-    ``environment``). Shutting down always kills, whatever ``now`` says.
+    ``environment``), except ``CLIENTCARE_PROTECTED_PATHS`` for the in-kernel
+    protections (see ``sandbox_command``). Shutting down always kills, whatever ``now`` says.
     Interrupts go over the control channel (``interrupt_request``), not as
     signals to bubblewrap.
     """
@@ -652,7 +690,7 @@ class _Sandboxed(LoggingConfigurable):
     max_scratch_files = Integer(500, help="Files copied from the scratch folder into the sandbox").tag(config=True)
     user_prefix = Unicode(SLOT_USER_PREFIX, help="Prefix of the per-slot Unix users (run as root): "
                                                  "<prefix>0, <prefix>1, ...").tag(config=True)
-    slots = Integer(64, help="Most sandboxed kernels running at once on this machine (one slot user each)"
+    slots = Integer(64, help="Most sandboxed kernels running at once with this user_prefix (one slot user each)"
                     ).tag(config=True)
     runtime_root = Unicode("", help="Folder for slot locks and per-kernel socket folders (default: "
                                     "/run/clientcare-sandbox as root, else Jupyter's runtime folder)"
@@ -670,19 +708,7 @@ class _Sandboxed(LoggingConfigurable):
     # ------------------------------------------------------------ set-up
 
     def _runtime_base(self) -> str:
-        if self.runtime_root:
-            base = self.runtime_root
-        elif _running_as_root():
-            base = "/run/clientcare-sandbox"
-        else:
-            from jupyter_core.paths import jupyter_runtime_dir
-
-            base = os.path.join(jupyter_runtime_dir(), "clientcare-sandbox")
-        base = os.path.realpath(base)
-        if base == "/tmp" or base.startswith(("/tmp/", SANDBOX_HOME, KERNEL_PACKAGE_ROOT)):
-            raise SandboxUnavailable(f"runtime_root {base} would be hidden inside the sandbox; choose another")
-        os.makedirs(base, mode=0o711, exist_ok=True)
-        return base
+        return runtime_base(self.runtime_root)
 
     def _acquire_slot(self, base: str) -> None:
         import fcntl
@@ -690,7 +716,8 @@ class _Sandboxed(LoggingConfigurable):
         if self._slot is not None:
             return
         for index in range(self.slots):
-            fd = os.open(os.path.join(base, f"slot-{index}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            lock = os.path.join(base, f"{self.user_prefix}{index}.lock")  # held while the slot's user runs a kernel
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -799,8 +826,13 @@ class _Sandboxed(LoggingConfigurable):
         args += folders_to(self._runtime + "/") + ["--bind", self._runtime, self._runtime]
         return args
 
-    def sandbox_command(self, source: str | None, fds: list[int]) -> list[str]:
-        """The whole command line: bubblewrap, limits, the slot user, isolated Python running ipykernel."""
+    def sandbox_command(self, source: str | None, fds: list[int], protected: str = "") -> list[str]:
+        """The whole command line: bubblewrap, limits, the slot user, isolated Python running ipykernel.
+
+        ``protected``: the grader's protected paths (``CLIENTCARE_PROTECTED_PATHS``), passed on only to the
+        in-kernel protections, which read it and remove it before any learner code runs. None of those
+        paths is in the sandbox; the audit hooks only name an attempt on one as "not allowed".
+        """
         _, _, uid, gid = self._slot
         name = os.path.basename(os.path.normpath(source)) if source else ""
         workdir = f"{SANDBOX_HOME}/{name if name and name.isprintable() and not name.startswith('.') else 'work'}"
@@ -816,6 +848,8 @@ class _Sandboxed(LoggingConfigurable):
         args += ["--chdir", workdir, "--clearenv"]
         for key, value in sorted(self.environment.items()):
             args += ["--setenv", key, str(value)]
+        if protected and self.defence_in_depth:
+            args += ["--setenv", PROTECTED_ENV, protected]
         nproc = self.max_processes if root else self.max_processes + len(processes_of(os.getuid()))
         args += ["--", "/usr/bin/prlimit", f"--nproc={nproc}", f"--as={self.memory_mb * MB}",
                  f"--fsize={self.file_mb * MB}", f"--nofile={self.max_open_files}", f"--cpu={self.cpu_seconds}",
@@ -833,11 +867,12 @@ class _Sandboxed(LoggingConfigurable):
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         source = kw.pop("cwd", None)
+        protected = (kw.get("env") or {}).get(PROTECTED_ENV, "")
         _, _, uid, gid = self._slot
         os.chown(self.connection_file, uid, gid)
         fds: list[int] = []
         try:
-            command = self.sandbox_command(source, fds)
+            command = self.sandbox_command(source, fds, protected)
             kw.update(cwd="/", env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
                       pass_fds=tuple(fds))
             await super()._async_launch_kernel(command, **kw)
