@@ -59,10 +59,21 @@ demo: $(STAMP)
 # Unit, pipeline, integrity and real-browser tests, then every lesson under nbval (outputs checked where stored)
 # and every release notebook under nbval-lax (it must run; stubs may raise).
 # Learners' saved answers from these runs go to a throwaway folder.
+# In parallel (pytest-xdist): the tests over PYTEST_WORKERS processes (tests/conftest.py keeps what must share
+# one together), then the two nbval stages side by side, each notebook on one worker; their output is shown
+# one stage after the other. `make test PYTEST_WORKERS=0` runs everything in one process.
+PYTEST_WORKERS ?= auto
+NBVAL = CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider \
+	-n $(PYTEST_WORKERS) --dist loadfile
 test: $(STAMP) /usr/bin/bwrap /usr/bin/chromium postgresql
-	$(BIN)/python -m pytest tests
-	CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest --nbval course/lessons -p no:cacheprovider
-	CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax release -p no:cacheprovider
+	$(BIN)/python -m pytest tests -n $(PYTEST_WORKERS) --dist loadgroup
+	@log=$$(mktemp -d); \
+	$(NBVAL) --nbval course/lessons > $$log/lessons 2>&1 & lessons=$$!; \
+	$(NBVAL) --nbval-lax release > $$log/release 2>&1; release=$$?; \
+	wait $$lessons; lessons=$$?; \
+	echo "== pytest --nbval course/lessons"; cat $$log/lessons; \
+	echo "== pytest --nbval-lax release"; cat $$log/release; \
+	rm -rf $$log; test $$lessons -eq 0 && test $$release -eq 0
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output

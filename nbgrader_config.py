@@ -149,3 +149,7 @@ c.FeedbackExporter.extra_template_basedirs = [
     os.path.join(os.path.dirname(_clientcare.__file__), "templates"),
     os.path.join(os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
 ]
+
+# A notebook submitted under another name is graded under the release's; its feedback is released under
+# both names, so the learner's `nbgrader fetch_feedback` finds it (course/clientcare/instructor/feedback_delivery.py).
+c.ExchangeFactory.release_feedback = "clientcare.instructor.feedback_delivery.ReleaseFeedback"

@@ -3,6 +3,7 @@
     clientcare check     validate every content file and the lessons' references to them; cue lint
     clientcare release   regenerate release/ from source/ with nbgrader
     clientcare grade A   autograde every submission of assignment A in parallel
+                         (--student ID, --new-only: only some; --scheduler ADDRESS: on a Dask cluster)
     clientcare export    grades per assignment and per question to CSV, and Canvas's and Moodle's import CSVs
     clientcare report    the cohort report (tables and plots) as HTML
     clientcare demo      run the grading pipeline end to end on a synthetic cohort
@@ -80,17 +81,50 @@ def _grade(args: argparse.Namespace) -> int:
     from .instructor.duedates import sync_gradebook
     from .schedule import load_schedule
 
+    if args.scheduler and args.workers:
+        print("error: --workers does not apply with --scheduler: the cluster's workers grade "
+              "(start more of them for more learners at once)", file=sys.stderr)
+        return 1
     course = _course(args)
     root = course.root
     students = submitted_students(root, args.assignment)
+    if args.student:
+        from .instructor.incremental import named_students
+
+        students, errors = named_students(root, args.assignment, args.student)
+        for error in errors:
+            print(f"error: {error}", file=sys.stderr)
+        if errors:
+            return 1
     if not students:
         print(f"error: no submissions of '{args.assignment}' in {root / 'submitted'}", file=sys.stderr)
         return 1
     sync_gradebook(course.db_url, load_schedule(), [args.assignment])  # lateness from the due dates file
-    print(f"Autograding {len(students)} submissions of {args.assignment} "
-          f"with {args.workers or 'all'} worker(s), {args.budget:g} s budget per notebook", flush=True)
-    bar = ProgressBar(len(students))
-    outcomes = grade_cohort(root, args.assignment, args.workers, args.budget, students, on_result=bar.update)
+    if args.new_only:
+        from .instructor.config import sqlite_path
+        from .instructor.incremental import new_submissions
+
+        db_url, count = course.db_url, len(students)
+        never_graded = sqlite_path(db_url) is not None and not sqlite_path(db_url).is_file()  # no gradebook yet
+        if not never_graded:
+            students = new_submissions(root, args.assignment, students, db_url)
+        if not students:
+            print(f"Nothing new to grade: all {count} submission(s) of {args.assignment} were autograded "
+                  "after they were submitted.")
+            return 0
+        print(f"{len(students)} of {count} submission(s) of {args.assignment} are new since their last autograde.")
+    bar = ProgressBar(len(students), stream=sys.stderr)  # the stream of now (not of import time)
+    if args.scheduler:
+        from .instructor.dask_grading import connect, grade_on_cluster
+
+        print(f"Autograding {len(students)} submissions of {args.assignment} on the Dask cluster at "
+              f"{args.scheduler}, {args.budget:g} s budget per notebook", flush=True)
+        with connect(args.scheduler) as client:
+            outcomes = grade_on_cluster(root, args.assignment, client, args.budget, students, on_result=bar.update)
+    else:
+        print(f"Autograding {len(students)} submissions of {args.assignment} "
+              f"with {args.workers or 'all'} worker(s), {args.budget:g} s budget per notebook", flush=True)
+        outcomes = grade_cohort(root, args.assignment, args.workers, args.budget, students, on_result=bar.update)
     problems = [o for o in outcomes if not o.ok or o.message]
     for outcome in problems:
         print(f"{'FAILED' if not outcome.ok else 'note'}: {outcome.student}: {outcome.message}", file=sys.stderr)
@@ -176,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--workers", type=int, default=None, help="worker processes (default: one more than the cores)")
     grade.add_argument("--budget", type=float, default=120.0,
                        help="seconds of execution allowed for one learner's notebook (default 120)")
+    grade.add_argument("--student", action="append", metavar="ID",
+                       help="grade only this learner's submission (repeat for several); unsafe ids are refused")
+    grade.add_argument("--new-only", action="store_true",
+                       help="grade only submissions never autograded or submitted again since their last autograde")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786); "
+                            "its workers run one thread each and see the course folder at the same path")
     demo = command("demo", _demo, "run the instructor pipeline on synthetic learners (in DIR/demo)")
     demo.add_argument("--learners", type=int, default=50, help="number of synthetic learners (default 50)")
     demo.add_argument("--workers", type=int, default=None, help="grading processes (default: one more than the cores)")
@@ -200,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a clear message, not a traceback, for expected failures
         from .content import ContentError
         from .instructor.config import GradebookError
-        from .instructor.course import NbgraderError
+        from .instructor.course import NbgraderError  # dask_grading.ClusterError is one
         from .instructor.publish import LeakError
 
         if isinstance(error, (ContentError, GradebookError, NbgraderError, LeakError, FileExistsError)):

@@ -317,7 +317,7 @@ class InterviewView(widgets.VBox):
         self.answer = widgets.Textarea(
             placeholder="Answer as you would in the interview: what you know, how you have applied it, what "
                         "you would advise. It is saved as you type.",
-            description="Your answer", layout=widgets.Layout(width="100%", height="10em"),
+            description="Your answer", rows=6, layout=widgets.Layout(width="100%"),
             style={"description_width": "initial"}, tooltip="Your answer to the interview question")
         self.reveal_button = widgets.Button(description="Show model answers", icon="eye",
                                             tooltip="Compare your answer with model answers and a checklist")

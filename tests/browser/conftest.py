@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from lab_server import CHROMIUM, CHROMIUM_FLAGS, REPO, LabServer, running_lab_server
+from shared_work import built_once
 
 OUTPUT = REPO / "test-output" / "browser"
 OPEN_PAGE = pytest.StashKey[Page]()  # the tab in use, for the screenshot of a failure
@@ -34,11 +35,15 @@ class Screenshots:
 
 
 @pytest.fixture(scope="session")
-def output_dir() -> Path:
-    """test-output/browser/, emptied of the previous run's screenshots."""
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    for old in OUTPUT.glob("*.png"):
-        old.unlink()
+def output_dir(tmp_path_factory) -> Path:
+    """test-output/browser/, emptied of the previous run's screenshots (once per run, whichever worker is first)."""
+
+    def empty(_):
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        for old in OUTPUT.glob("*.png"):
+            old.unlink()
+
+    built_once(tmp_path_factory, "browser-output-emptied", empty)
     return OUTPUT
 
 

@@ -157,6 +157,8 @@ def test_the_learner_sees_only_lessons_and_assignments_and_no_instructor_tools(p
     listing = page.locator(".jp-DirListing-content .jp-DirListing-itemText")
     expect(listing.first).to_be_visible(timeout=60_000)
     expect(listing).to_have_text(["assignments", "lessons"])  # not source/, release/, gradebook.db, feedback/
+    lessons = page.request.get(f"{lab.url}/api/contents/lessons?token={lab.token}").json()["content"]
+    assert all(item["name"].endswith(".ipynb") for item in lessons), [item["name"] for item in lessons]  # no authors' notes
     config = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent)")
     disabled = set(config.get("disabledExtensions", []))
     for plugin in ("formgrader", "create-assignment", "course-list", "validate-assignment"):

@@ -59,7 +59,10 @@ def test_the_progress_page_shows_due_dates_and_what_is_shared(progress_page):
 def test_interview_answered_with_the_mouse(progress_page, page, lab, screenshots):
     interview = progress_page.locator(".clientcare-interview")
     bring_into_view(page, interview)
-    interview.get_by_role("textbox", name="Your answer").fill("I would act in the client's best interest.")
+    box, reveal = interview.get_by_role("textbox", name="Your answer"), interview.get_by_role("button", name="Show model answers")
+    box_bottom = box.bounding_box()["y"] + box.bounding_box()["height"]
+    assert reveal.bounding_box()["y"] >= box_bottom - 1, "Show model answers is drawn over the answer box"
+    box.fill("I would act in the client's best interest.")
     interview.get_by_role("button", name="Show model answers").click()
     expect(interview).to_contain_text("Advising")
     interview.get_by_role("checkbox").first.check()

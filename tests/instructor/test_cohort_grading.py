@@ -1,61 +1,34 @@
 """Issue 5: parallel autograding gives stock nbgrader's grades; runaway notebooks are cut short;
 grades export per learner and question; the cohort report runs."""
-import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
-from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
-from nbgrader.api import Gradebook
 
-from clientcare.instructor.course import make_scratch_course
 from clientcare.instructor.grading import grade_cohort
 from clientcare.cli import main
 from clientcare.instructor.report import late_submissions, not_submitted, overview, report_notebook
 from clientcare.instructor.results import assignment_grades, export_grades, question_scores
 from clientcare.instructor.synthetic import ALL, Learner, submit
 
-from notebooks import REPO
+from cohorts import ASSIGNMENT, COHORT, TOTALS, cohort_course, copy_course
 
 pytestmark = pytest.mark.slow
 
-ASSIGNMENT = "fee-proposals"
-DUE = datetime(2026, 12, 4, 17, 0)
-COHORT = [
-    Learner("ada", {ASSIGNMENT: ALL}, {ASSIGNMENT: DUE - timedelta(days=1)}),
-    Learner("ben", {}, {ASSIGNMENT: DUE - timedelta(days=1)}),
-    Learner("chloe", {ASSIGNMENT: ["validate-resourcing", "cost-lines"]}, {ASSIGNMENT: DUE + timedelta(hours=5)}),
-    Learner("dev", {ASSIGNMENT: ["fee-proposal", "cost-lines"]}, {ASSIGNMENT: DUE - timedelta(hours=1)}),
-    Learner("emeka", {ASSIGNMENT: ["staged-invoices", "scope-options", "cost-lines"]}),  # scope-options needs fee-proposal
-    Learner("fay", {ASSIGNMENT: ["validate-resourcing"]}),
-]
 
-
-def cohort_course(root: Path):
-    course = make_scratch_course(root, REPO)
-    course.nbgrader("generate_assignment", ASSIGNMENT, "--force", isolated=True)
-    with Gradebook(course.db_url) as gradebook:
-        gradebook.update_or_create_assignment(ASSIGNMENT, duedate=DUE)
-        gradebook.update_or_create_student("gus")  # on the roll, never submits
-    for learner in COHORT:
-        submit(course, learner, ASSIGNMENT)
-    return course
+@pytest.fixture(scope="module")
+def serial(stock_cohort):
+    """The cohort graded by stock `nbgrader autograde` (graded once for the whole run)."""
+    return stock_cohort
 
 
 @pytest.fixture(scope="module")
-def serial(tmp_path_factory):
-    course = cohort_course(tmp_path_factory.mktemp("serial") / "course")
-    course.nbgrader("autograde", ASSIGNMENT, "--force", isolated=True)
-    return course
-
-
-@pytest.fixture(scope="module")
-def parallel(tmp_path_factory):
-    course = cohort_course(tmp_path_factory.mktemp("parallel") / "course")
+def parallel(tmp_path_factory, released_template):
+    course = cohort_course(copy_course(released_template, tmp_path_factory.mktemp("parallel") / "course",
+                                       assignments=[ASSIGNMENT]))
     outcomes = grade_cohort(course.root, ASSIGNMENT, workers=2)
     assert [o.student for o in outcomes] == sorted(l.student_id for l in COHORT)
     assert all(o.ok for o in outcomes), [o.message for o in outcomes]
@@ -71,12 +44,11 @@ def test_parallel_grades_equal_stock_nbgrader_grades(serial, parallel):
     assert len(stock) == len(COHORT) * 15
     pd.testing.assert_frame_equal(stock, ours)
     totals = ours.groupby("student")["score"].sum().to_dict()
-    assert totals == {"ada": 36, "ben": 0, "chloe": 8, "dev": 14, "emeka": 10, "fay": 3}
+    assert totals == TOTALS == {"ada": 36, "ben": 0, "chloe": 8, "dev": 14, "emeka": 10, "fay": 3}
 
 
-def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path):
-    course = make_scratch_course(tmp_path / "course", REPO)
-    course.nbgrader("generate_assignment", ASSIGNMENT, "--force", isolated=True)
+def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path, released_template):
+    course = copy_course(released_template, tmp_path / "course", assignments=[ASSIGNMENT])
     submit(course, Learner("loopy", {ASSIGNMENT: ALL}), ASSIGNMENT)
     submit(course, Learner("steady", {ASSIGNMENT: ALL}), ASSIGNMENT)
     path = course.root / "submitted" / "loopy" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"

@@ -12,13 +12,15 @@ import nbformat
 import pytest
 import yaml
 
-from clientcare.instructor.course import Course, make_scratch_course
+from clientcare.instructor.course import Course
 from clientcare.instructor.results import submission_scores
 from clientcare.instructor.synthetic import ALL, Learner, submit
 
+from cohorts import copy_course
 from notebooks import REPO
 
 pytestmark = pytest.mark.slow
+XDIST_SPLIT_BY = "assignment"  # each assignment's learners are graded on one worker (tests/conftest.py)
 
 SPECS = {p.stem: yaml.safe_load(p.read_text()) for p in sorted((Path(__file__).parent / "grading").glob("*.yaml"))}
 
@@ -28,8 +30,9 @@ def test_every_assignment_has_a_grading_spec():
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Course:
-    return make_scratch_course(tmp_path_factory.mktemp("course") / "clientcare", REPO)
+def course(tmp_path_factory, released_template) -> Course:
+    """A course with every assignment generated (a copy of the run's shared one)."""
+    return copy_course(released_template, tmp_path_factory.mktemp("course") / "clientcare")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +43,6 @@ def grade(course):
     def graded(assignment: str):
         if assignment not in done:
             spec = SPECS[assignment]
-            course.nbgrader("generate_assignment", assignment, "--force", isolated=True)
             for learner in (Learner("model-answer", {assignment: ALL}),
                             Learner("blank", {}),
                             Learner("partial", {assignment: spec["partial"]["solved"]})):

@@ -1,14 +1,8 @@
 """Parallel grading against a PostgreSQL gradebook, as a cohort on JupyterHub would use.
 
-Starts a throwaway PostgreSQL server (the machine's own binaries, run as the
-`postgres` user, listening only on a socket in a temporary folder).
+A throwaway PostgreSQL server (the machine's own binaries, run as the `postgres` user, listening
+only on a socket in a temporary folder) is started by tests/conftest.py (``postgres_url``).
 """
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -22,50 +16,6 @@ from notebooks import REPO
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 ASSIGNMENT = "fee-proposals"
-
-
-def _server_bin() -> str | None:
-    """The folder holding initdb and pg_ctl: on PATH, or Debian's /usr/lib/postgresql/<version>/bin."""
-    if shutil.which("initdb") and shutil.which("pg_ctl"):
-        return str(Path(shutil.which("initdb")).parent)
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return str(found[-1].parent) if found else None
-
-
-def _postgres_available() -> str:
-    if _server_bin() is None:
-        return "PostgreSQL server binaries (initdb, pg_ctl) are not installed: `make test` installs them"
-    try:
-        pwd.getpwnam("postgres")
-    except KeyError:
-        return "there is no 'postgres' user to run the server as"
-    if os.geteuid() != 0:
-        return "starting a server as the 'postgres' user needs root"
-    return ""
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    reason = _postgres_available()
-    if reason:
-        pytest.skip(reason)
-    folder = Path(tempfile.mkdtemp(prefix="clientcare-pg-"))  # pytest's own tmp is closed to other users
-    shutil.chown(folder, "postgres", "postgres")
-    data, socket = folder / "data", folder
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-    server = Path(_server_bin())
-    initdb, pg_ctl = str(server / "initdb"), str(server / "pg_ctl")
-    createdb = str(server / "createdb") if (server / "createdb").exists() else "createdb"
-    subprocess.run(as_postgres + [initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-    subprocess.run(as_postgres + [pg_ctl, "-D", str(data), "-l", str(folder / "log"), "-w", "start",
-                                  "-o", f"-k {socket} -c listen_addresses=''"], check=True, capture_output=True)
-    try:
-        subprocess.run(as_postgres + [createdb, "-h", str(socket), "clientcare"], check=True, capture_output=True)
-        yield f"postgresql://postgres@/clientcare?host={socket}"
-    finally:
-        subprocess.run(as_postgres + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_parallel_grading_with_a_postgresql_gradebook(postgres_url, tmp_path):

@@ -7,10 +7,10 @@ it does, the README must say so.
 """
 import pytest
 
-from clientcare.instructor.course import make_scratch_course
 from clientcare.instructor.grading import grade_cohort
 from clientcare.instructor.results import question_scores
 from clientcare.instructor.synthetic import ALL, Learner, submit
+from cohorts import copy_course
 from notebooks import REPO
 
 pytestmark = pytest.mark.slow
@@ -33,9 +33,8 @@ def total(course, student: str) -> tuple[float, float]:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    course = make_scratch_course(tmp_path_factory.mktemp("stock") / "course", REPO)
-    course.nbgrader("generate_assignment", ASSIGNMENT, "--force", isolated=True)
+def graded(tmp_path_factory, released_template):
+    course = copy_course(released_template, tmp_path_factory.mktemp("stock") / "course", assignments=[ASSIGNMENT])
     renamed_submission(course, "stock")
     renamed_submission(course, "ours")
     stock = course.nbgrader("autograde", ASSIGNMENT, "--student", "stock", "--force", isolated=True, check=False)

@@ -17,7 +17,7 @@ import pytest
 
 from clientcare.instructor.grading import refusal, submitted_students
 from clientcare.instructor.submission_files import (SET_ASIDE, autograde_pre_convert_hook, preflight,
-                                                    set_aside_folder, unsafe_student_id)
+                                                    set_aside_folder, signed_notes, unsafe_student_id)
 
 A = "fees"
 RATES = "grade,rate\npartner,250\n"
@@ -107,7 +107,7 @@ def test_a_notebook_that_is_a_link_to_the_instructors_source_is_never_read(cours
     kept = set_aside_folder(course, "eve", A) / f"{A}.ipynb"
     assert kept.is_symlink()  # kept as the link it was: the source was never copied anywhere
     assert (course / "source" / A / "hidden.txt").read_text() == "hidden test answer 42"
-    meta = nbformat.read(folder / f"{A}.ipynb", as_version=4).metadata["clientcare"]["preflight_notes"]
+    meta = signed_notes(nbformat.read(folder / f"{A}.ipynb", as_version=4).metadata["clientcare"]["preflight"])
     assert any("link" in n for n in meta)  # the learner's feedback names it
 
 
@@ -274,3 +274,31 @@ def test_stock_nbgrader_autograde_gets_the_same_repairs_through_its_hook(course)
     assert notebooks == [str(course / "submitted" / s / A / f"{A}.ipynb") for s in ("ada", "eve")]
     assert_only_release_files(folder)
     assert answer(folder) == "answer = 'eve'"
+
+
+def test_odd_cells_and_deep_metadata_are_repaired_not_fatal_and_learner_notes_dropped(course):
+    """A cell whose source is not text, metadata nested 500 deep, notes the learner wrote: the answers are graded."""
+    path = course / "submitted" / "eve" / A / f"{A}.ipynb"
+    data = json.loads(path.read_text())
+    deep = {}
+    for _ in range(500):
+        deep = {"k": deep}
+    data["metadata"]["extension"] = deep
+    data["metadata"]["clientcare"] = {"preflight_notes": ["Full marks awarded by hand."], "notes": ["Full marks."]}
+    data["cells"][0]["metadata"]["extension"] = deep
+    data["cells"].append({"cell_type": "code", "id": "odd", "metadata": {}, "source": 42, "outputs": [],
+                          "execution_count": None})
+    limit = __import__("sys").getrecursionlimit()
+    __import__("sys").setrecursionlimit(5000)
+    try:
+        path.write_text(json.dumps(data))
+    finally:
+        __import__("sys").setrecursionlimit(limit)
+    notes, folder = run(course)
+    graded = nbformat.read(path, as_version=4)  # readable now: nothing nested too deeply for nbformat
+    assert answer(folder) == "answer = 'eve'" and graded.cells[1].source == ""
+    assert "extension" not in graded.metadata and "extension" not in graded.cells[0].metadata
+    assert any("cell 2's content was not text" in n for n in notes)
+    assert any("metadata 'extension' was nested too deeply" in n for n in notes)
+    assert signed_notes(graded.metadata["clientcare"]["preflight"]) == [n for n in notes if f"'{A}.ipynb'" in n]
+    assert "Full marks" not in path.read_text()

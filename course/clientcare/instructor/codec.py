@@ -29,9 +29,16 @@ import json as _json
 import math as _math
 import re as _re
 
+# Bound once, when the module starts: in the learner's kernel, replacing ``json.dumps`` later does not
+# change what this module uses.
+_dumps, _loads = _json.dumps, _json.loads
+
 MAX_BYTES = 32 * 1024 * 1024  # encoded text, either way
 MAX_DEPTH = 60                # nesting of containers
 MAX_ITEMS = 2_000_000         # values in one message
+MAX_ARRAY_BYTES = 4 * MAX_BYTES  # memory of one decoded numpy array
+MAX_AXES, MAX_BARS, MAX_TICKS = 64, 10_000, 1_000  # in one decoded figure
+MAX_COLLISIONS = 64           # keys of a set or dict sharing a hash (a crafted reply would make them quadratic)
 
 _DTYPE = _re.compile(
     r"^(bool|u?int(8|16|32|64)|float(16|32|64)|object|str|string|boolean|U?Int(8|16|32|64)|Float(32|64)"
@@ -236,7 +243,7 @@ def encode(value, max_bytes: int = MAX_BYTES, max_items: int = MAX_ITEMS) -> str
         tree = _Encoder(max_items)(value)
     except RecursionError:
         raise NotPlainData("it is nested too deeply") from None
-    text = _json.dumps(tree, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = _dumps(tree, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     if len(text) > max_bytes:
         raise NotPlainData(f"it is larger than {max_bytes // (1024 * 1024)} MB when sent")
     return text
@@ -295,13 +302,14 @@ def _decode_tag(tag: str, body):
     if tag == "$tuple":
         return tuple(_list(body, "a tuple"))
     if tag == "$set":
-        return set(_list(body, "a set"))
+        return set(_distinct_hashes(_list(body, "a set")))
     if tag == "$frozenset":
-        return frozenset(_list(body, "a frozenset"))
+        return frozenset(_distinct_hashes(_list(body, "a frozenset")))
     if tag == "$dict":
         pairs = _list(body, "a dict")
         if not all(type(p) is list and len(p) == 2 for p in pairs):
             raise BadData("a dict should be a list of pairs")
+        _distinct_hashes([k for k, _ in pairs])
         return {k: v for k, v in pairs}
     if tag in ("$datetime", "$date", "$time"):
         if type(body) is not str or len(body) > 64:
@@ -313,7 +321,10 @@ def _decode_tag(tag: str, body):
     if tag == "$decimal":
         if type(body) is not str or len(body) > 200:
             raise BadData("bad decimal")
-        return _decimal.Decimal(body)
+        value = _decimal.Decimal(body)
+        if value.is_finite() and abs(value.adjusted()) > 4000:  # int() or quantize() of it would never end
+            raise BadData("a decimal too large or too small")
+        return value
     if tag in ("$ndarray", "$npscalar"):
         import numpy as np
 
@@ -325,7 +336,9 @@ def _decode_tag(tag: str, body):
             return _nd_items(dtype, [body[1]])[0] if dtype.kind in "Mm" else dtype.type(body[1])
         _, shape, items = body
         shape = tuple(_int(n) for n in _list(shape, "a shape"))
-        items = _nd_items(dtype, _list(items, "array items"))
+        if dtype.itemsize * len(_list(items, "array items")) > MAX_ARRAY_BYTES or len(shape) > 32:
+            raise BadData("an array too large")
+        items = _nd_items(dtype, items)
         array = np.empty(len(items), dtype=dtype)
         for i, item in enumerate(items):
             array[i] = item
@@ -350,7 +363,9 @@ def _decode_tag(tag: str, body):
             return pd.CategoricalDtype(_build_index(categories), ordered=bool(ordered))
         if tag == "$range":
             start, stop, step, name = _list(body, "a range index")
-            return pd.RangeIndex(_int(start), _int(stop), _int(step), name=name)
+            if _int(step) == 0 or len(range(_int(start), _int(stop), step)) > MAX_ITEMS:
+                raise BadData("a range index too long")
+            return pd.RangeIndex(start, stop, step, name=name)
         if tag == "$multiindex":
             levels, names = _list(body, "a multi-index")
             return pd.MultiIndex.from_arrays([_build_index(level) for level in _list(levels, "levels")],
@@ -399,6 +414,8 @@ def _draw_figure(body):
     from matplotlib.patches import Rectangle
 
     suptitle, axes = body
+    if len(_list(axes, "axes")) > MAX_AXES:
+        raise BadData("a figure with too many axes")
     figure = Figure()
     if type(suptitle) is str and suptitle:
         figure.suptitle(suptitle)
@@ -406,6 +423,9 @@ def _draw_figure(body):
         if type(item) is not tuple or item[0] != "$axes" or len(item[1]) != 9:
             raise BadData("bad axes")
         title, xlabel, ylabel, xticks, yticks, xlim, ylim, bars, lines = item[1]
+        if len(_list(bars, "bars")) > MAX_BARS or any(len(_list(_list(t, "ticks")[0], "ticks")) > MAX_TICKS
+                                                      for t in (xticks, yticks)):
+            raise BadData("a figure with too many bars or ticks")
         ax = figure.add_subplot()
         ax.set_title(str(title))
         ax.set_xlabel(str(xlabel))
@@ -421,6 +441,33 @@ def _draw_figure(body):
             if len(_list(positions, "ticks")) == len(_list(labels, "tick labels")):
                 set_ticks([float(v) for v in positions], [str(t) for t in labels])
     return figure
+
+
+def _distinct_hashes(keys: list) -> list:
+    """``keys``, unless many of them share a hash (a set or dict of them would take quadratic time)."""
+    if len(keys) > MAX_COLLISIONS:
+        try:
+            shared = len(keys) - len({hash(k) for k in keys})
+        except TypeError:
+            raise BadData("a set or dict key that cannot be hashed") from None
+        if shared > MAX_COLLISIONS:
+            raise BadData("a set or dict whose keys collide (a crafted reply?)")
+    return keys
+
+
+def _too_deep(value, most: int) -> bool:
+    """Whether containers nest more than ``most`` deep in ``value`` (never recurses)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > most:
+            return True
+        kind = type(item)
+        if kind is list or kind is tuple or kind is set or kind is frozenset:
+            stack += [(v, depth + 1) for v in item if type(v) in (list, tuple, set, frozenset, dict)]
+        elif kind is dict:
+            stack += [(v, depth + 1) for v in item.values() if type(v) in (list, tuple, set, frozenset, dict)]
+    return False
 
 
 def _hook(pairs):
@@ -439,9 +486,15 @@ def decode(text: str, max_bytes: int = MAX_BYTES):
         raise BadData("expected text")
     if len(text) > max_bytes:
         raise BadData(f"it is larger than {max_bytes // (1024 * 1024)} MB")
+    if text.count(",") >= MAX_ITEMS:  # every value but the first follows a comma: refused before any is built
+        raise BadData(f"it has more than {MAX_ITEMS:,} values")
     try:
-        return _json.loads(text, object_pairs_hook=_hook, parse_constant=_refuse_constant)
+        value = _loads(text, object_pairs_hook=_hook, parse_constant=_refuse_constant)
     except BadData:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError, AttributeError) as error:
+    except Exception as error:  # whatever a crafted text makes the parsers raise, it is not plain data
         raise BadData(f"not a valid encoding ({type(error).__name__}: {str(error)[:200]})") from None
+    # an encoding nests about two levels per container ({"$tuple": [...]}); only then can it be too deep
+    if text.count("[") > MAX_DEPTH and _too_deep(value, MAX_DEPTH + 1):
+        raise BadData("it is nested too deeply")
+    return value

@@ -123,19 +123,19 @@ def _status(**state) -> None:
 
 
 def _start_worker(root: str, notebook_budget: float, memory_mb: int = DEFAULT_WORKER_MEMORY_MB,
-                  status_dir: str = "") -> None:
+                  quiet: bool = True, status_dir: str = "") -> None:
     """The pool's initializer. Never raises: a failure is kept and reported for every learner this worker gets
     (an initializer that raised would break the pool with no cause but "terminated abruptly")."""
     _worker.update(status_dir=status_dir, start_error="")
     _status(state="starting", started=time.time())
     try:
-        _set_up_worker(root, notebook_budget, memory_mb)
+        _set_up_worker(root, notebook_budget, memory_mb, quiet)
     except Exception as error:
         _worker["start_error"] = f"{type(error).__name__}: {error}"[:500]
     _status(state="idle")
 
 
-def _set_up_worker(root: str, notebook_budget: float, memory_mb: int) -> None:
+def _set_up_worker(root: str, notebook_budget: float, memory_mb: int, quiet: bool) -> None:
     import resource
 
     from nbgrader.apps.api import NbGraderAPI
@@ -147,7 +147,9 @@ def _set_up_worker(root: str, notebook_budget: float, memory_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (memory_mb * 1024 * 1024, resource.getrlimit(resource.RLIMIT_DATA)[1]))
     # Kernels inherit this process's stderr and print start-up chatter on it; keep the
     # instructor's terminal for the progress bar. nbgrader's own log is captured per learner.
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    # (A Dask worker, set up by dask_grading.GradingSetup, keeps its stderr: it is the worker's log.)
+    if quiet:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
     config = load_course_config(Path(root))
     config.JudgedExecute.notebook_budget = float(notebook_budget)  # a hard cap, enforced by JudgedExecute
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
@@ -275,7 +277,7 @@ def grade_cohort(
             broken = []
             oom_before = _oom_kills()
             with ProcessPoolExecutor(min(workers, len(pending)), mp_context=context, initializer=_start_worker,
-                                     initargs=(str(root), notebook_budget, worker_memory_mb, status_dir)) as pool:
+                                     initargs=(str(root), notebook_budget, worker_memory_mb, True, status_dir)) as pool:
                 # The pool's worker processes (a private attribute, but the only way to their exit codes)
                 processes = getattr(pool, "_processes", None)
                 processes = {} if processes is None else processes  # (the pool's own dict, filled as they start)

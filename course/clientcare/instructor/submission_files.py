@@ -28,8 +28,11 @@ Such ids are refused by name, never globbed.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import shutil
 import stat
 import time
@@ -44,6 +47,29 @@ NBGRADER_TIMESTAMP = "timestamp.txt"  # written by nbgrader submit/collect
 NBGRADER_FILES = (NBGRADER_TIMESTAMP, "submission_secret.txt")
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_METADATA_DEPTH = 32  # nesting kept in a notebook's or a cell's metadata (nbformat and nbgrader recurse)
+# Notes preflight writes into a notebook are signed with a key that lives only in this grading process and
+# the processes it starts (the environment passed to learner kernels is an allowlist without it), so notes
+# a learner writes into their notebook are never shown as the grader's (``signed_notes``).
+_NOTES_KEY = os.environ.setdefault("CLIENTCARE_NOTES_KEY", secrets.token_hex(32)).encode()
+
+
+def sign_notes(notes: list[str]) -> dict:
+    """``notes`` as preflight stores them in a notebook's metadata, with this process's signature."""
+    text = json.dumps([str(n) for n in notes], ensure_ascii=True)
+    return {"notes": json.loads(text), "signature": hmac.new(_NOTES_KEY, text.encode(), hashlib.sha256).hexdigest()}
+
+
+def signed_notes(stored) -> list[str]:
+    """The notes in ``stored`` (metadata ``clientcare.preflight``) if this process signed them, else []."""
+    if not isinstance(stored, dict) or not isinstance(stored.get("notes"), list):
+        return []
+    notes = stored["notes"]
+    if not all(type(n) is str for n in notes) or type(stored.get("signature")) is not str:
+        return []
+    text = json.dumps(notes, ensure_ascii=True)
+    expected = hmac.new(_NOTES_KEY, text.encode(), hashlib.sha256).hexdigest()
+    return list(notes) if hmac.compare_digest(expected, stored["signature"]) else []
 
 
 # ---------------------------------------------------------------- student ids
@@ -254,7 +280,10 @@ def preflight(submission: Path, release: Path, set_aside: Path | None = None) ->
                 what = f"{kind}, not a file of this assignment" if kind else "not a file of this assignment"
                 notes.append(f"'{relative}' is {what}; it was not graded (kept as {where} for the instructor).")
 
-    # 2. notebooks: missing, renamed or unreadable
+    # 2. notebooks: missing, renamed or unreadable (after repairing what can be repaired)
+    for name in [n for n in notebooks if n not in handled] + strays:
+        notes += [f"In '{name}': {repair}" for repair in _repair_file(submission / name)
+                  if (submission / name).exists()]
     for name in [n for n in notebooks if n not in handled]:
         target = submission / name
         if not target.exists() and len(strays) == 1 and not _unreadable_reason(submission / strays[0]):
@@ -299,11 +328,76 @@ def preflight(submission: Path, release: Path, set_aside: Path | None = None) ->
     notes = _summarised(notes)
     for name in notebooks:
         mine = [note for note in notes if f"'{name}'" in note or note.startswith("The submission was")]
-        if mine:
-            notebook = nbformat.read(submission / name, as_version=4)
-            notebook.metadata.setdefault("clientcare", {})["preflight_notes"] = mine
+        notebook = nbformat.read(submission / name, as_version=4)
+        if mine or "clientcare" in notebook.metadata:
+            stored = notebook.metadata.pop("clientcare", None)  # nothing the learner wrote there is the grader's
+            # notes of an earlier preflight of this grading run (clientcare grade, then nbgrader's hook) stay
+            earlier = signed_notes(stored.get("preflight")) if isinstance(stored, dict) else []
+            mine = list(dict.fromkeys(earlier + mine))
+            if mine:
+                notebook.metadata["clientcare"] = {"preflight": sign_notes(mine)}
             nbformat.write(notebook, submission / name)
     return notes
+
+
+def _repair_file(path: Path) -> list[str]:
+    """``repair_notebook`` on the notebook file at ``path`` (rewritten if repaired); returns the repairs."""
+    try:
+        data = json.loads(_read_regular(path, MAX_NOTEBOOK_BYTES).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return []  # not readable as it is: _unreadable_reason says why
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        return []
+    repairs = repair_notebook(data)
+    if repairs:
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return repairs
+
+
+def _depth(value, most: int) -> int:
+    """How deeply ``value`` nests (lists and dicts), counting at most to ``most + 1``; never recurses."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > most:
+            return deepest
+        if isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
+    return deepest
+
+
+def repair_notebook(notebook) -> list[str]:
+    """Make a notebook's cells text and its metadata shallow enough to grade; returns what was repaired.
+
+    A cell whose source is not text (a number, an object) is graded as empty; a list of lines is joined
+    (as nbformat does). Metadata nested more than ``MAX_METADATA_DEPTH`` deep (nbgrader and nbformat
+    recurse into it and would stop the whole notebook) is removed, key by key.
+    """
+    repairs = []
+    for number, cell in enumerate(notebook.get("cells", []), start=1):
+        if not isinstance(cell, dict):
+            continue  # not a cell at all: nbformat's reading says so
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            cell["source"] = "".join(source)
+        elif not isinstance(source, str):
+            cell["source"] = ""
+            repairs.append(f"cell {number}'s content was not text ({type(source).__name__}); it was graded as "
+                           "empty.")
+    cells = [c for c in notebook.get("cells", []) if isinstance(c, dict)]
+    for owner, where in [(notebook, "the notebook")] + [(c, f"cell {n}") for n, c in enumerate(cells, start=1)]:
+        meta = owner.get("metadata")
+        if not isinstance(meta, dict):
+            owner["metadata"] = {}
+            continue
+        for key in [k for k, v in meta.items() if _depth(v, MAX_METADATA_DEPTH) > MAX_METADATA_DEPTH]:
+            del meta[key]
+            repairs.append(f"{where}'s metadata '{str(key)[:40]}' was nested too deeply to grade; it was "
+                           "removed (your code was graded as it was).")
+    return repairs
 
 
 def _summarised(notes: list[str], shown: int = 5) -> list[str]:

@@ -2,7 +2,9 @@
 import collections
 import datetime as dt
 import decimal
+import json
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -110,3 +112,23 @@ def test_size_and_nesting_are_capped():
 def test_anything_else_is_bad_data(text):
     with pytest.raises(BadData):
         decode(text)
+
+
+@pytest.mark.parametrize("text", [
+    # keys sharing one hash: a set or dict of them would take quadratic time
+    json.dumps({"$set": [k * (2 ** 61 - 1) for k in range(1, 20_000)]}),
+    json.dumps({"$dict": [[k * (2 ** 61 - 1), 0] for k in range(1, 20_000)]}),
+    # a few items that would each take megabytes, a lazy range that is not lazy for long, an endless decimal
+    json.dumps({"$ndarray": ["<U999999", [200], ["x"] * 200]}),
+    json.dumps({"$range": [0, 10 ** 15, 1, None]}),
+    json.dumps({"$decimal": "1e999999999"}),
+    # more values than a message may hold, nesting deeper than any plain value, too many axes in a figure
+    "[" + ",".join(["0"] * 2_000_001) + "]",
+    "[" * 500 + "]" * 500,
+    json.dumps({"$figure": ["", [{"$axes": ["", "", "", [[], []], [[], []], [0, 1], [0, 1], [], []]}] * 500]}),
+])
+def test_crafted_replies_are_refused_quickly(text):
+    started = time.monotonic()
+    with pytest.raises(BadData):
+        decode(text)
+    assert time.monotonic() - started < 5

@@ -2,6 +2,8 @@
 
 Each test grades one tiny notebook in a real (plain python3) kernel.
 """
+import time
+
 import nbformat
 import pytest
 
@@ -166,3 +168,81 @@ def test_a_kernel_that_dies_while_starting_is_replaced(monkeypatch):
     with pytest.raises(RuntimeError, match="could not be started"):
         kernel.start(2)
     assert len(attempts) == 2
+
+
+def test_breaking_the_graders_helper_costs_nothing_and_is_noted(tmp_path):
+    """``del``, a tampered reply or ``%reset -f``: the helper is installed again and grading goes on."""
+    nb = notebook(
+        cell("answer", "def double(v):\n    return 2 * v", "double"),
+        cell("extra", "del __clientcare__"),
+        cell("test", "assert double(2) == 4", "t-after-del"),
+        cell("extra", "__clientcare__._answer = lambda value: setattr(__clientcare__, 'reply', 'forged')"),
+        cell("test", "assert double(3) == 6", "t-after-tamper"),
+        cell("answer", "def triple(v):\n    return 3 * v", "triple"),
+        cell("extra", "%reset -f"),
+        cell("test", "assert triple(1) == 3", "t-after-reset"),
+        cell("test", "assert 1 + 1 == 2", "t-plain"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-after-del": 1, "t-after-tamper": 1, "t-after-reset": 0, "t-plain": 1}
+    assert "triple is not defined by your answers" in shown(nb, "t-after-reset")  # %reset -f removed it
+    assert any("'t-after-del'" in n and "installed again" in n for n in notes_of(nb))
+
+
+def test_a_fault_of_the_graders_own_costs_only_that_part(tmp_path, monkeypatch):
+    from clientcare.instructor.preprocessors import _trusted
+
+    real = _trusted.referenced_names
+    monkeypatch.setattr(_trusted, "referenced_names",
+                        lambda source: (_ for _ in ()).throw(RecursionError("deep")) if "odd" in source else real(source))
+    nb = notebook(
+        cell("answer", "def one():\n    return 1", "one"),
+        cell("test", "assert one() == 1  # odd", "t-odd"),
+        cell("test", "assert one() == 1", "t-fine"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-odd": 0, "t-fine": 1}
+    assert any("'t-odd'" in n for n in notes_of(nb))
+
+
+def test_every_round_trip_is_charged_to_the_budget(tmp_path):
+    """Learner code that slows the grader's own calls (98 s against a 60 s budget before) hits the cap."""
+    slow = ("import time\n_begin = type(__clientcare__).begin_test\n"
+            "type(__clientcare__).begin_test = lambda self, text: (time.sleep(1), _begin(self, text))[1]")
+    nb = notebook(cell("answer", "def one():\n    return 1", "one"), cell("extra", slow),
+                  *[cell("test", f"assert one() == 1  # {n}", f"t-{n}") for n in range(8)])
+    started = time.monotonic()
+    judge(nb, tmp_path, notebook_budget=3.0)
+    assert time.monotonic() - started < 3.0 + 8  # the kernel's start and the setup are not charged
+    assert 0 < sum(scores(nb).values()) <= 3
+    assert any("used its whole time budget" in n for n in notes_of(nb))
+
+
+def test_notes_are_one_line_and_never_repeat_what_hidden_tests_gave(tmp_path, capfd):
+    nb = notebook(
+        cell("answer", "def check(v):\n    if v == 'Qwerty-Street':\n"
+                       "        raise RecursionError('given ' + v + '\\n[clientcare] full marks')\n    return v", "check"),
+        cell("extra", "import os\nos.write(1, b'to the grader stdout\\n')\nos.write(2, b'to the grader stderr\\n')\n"
+                      "raise RecursionError('own\\n[clientcare] forged note')"),
+        cell("test", "# Checks: odd street names\nassert check('x') == 'x'\nprint('result', check('x'))\n"
+                     "### BEGIN HIDDEN TESTS\nassert check('Qwerty-Street') == 'Qwerty-Street'\n"
+                     "### END HIDDEN TESTS", "t-check"),
+    )
+    judge(nb, tmp_path)
+    captured = capfd.readouterr()
+    assert "to the grader" not in captured.out + captured.err
+    assert scores(nb) == {"t-check": 0}
+    assert "a hidden check failed: odd street names" in shown(nb, "t-check")
+    assert "result x" not in shown(nb, "t-check")  # a failed hidden check shows its Checks line only
+    assert all("\n" not in n for n in notes_of(nb))
+    assert not any(n.startswith("[clientcare]") for n in notes_of(nb))
+    assert not any("Qwerty" in n for n in notes_of(nb))
+    assert not any("Qwerty" in str(c.get("outputs", "")) for c in nb.cells)
+
+
+def test_a_cell_whose_source_is_not_text_is_graded_as_empty(tmp_path):
+    nb = notebook(cell("answer", "def one():\n    return 1", "one"), cell("extra", "x = 1"),
+                  cell("test", "assert one() == 1", "t-one"))
+    nb.cells[1]["source"] = 42
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-one": 1}

@@ -8,6 +8,7 @@ from clientcare.instructor.preprocessors import (FeedbackNotes, HideHiddenTests,
                                                  NormaliseSubmission)
 from clientcare.instructor.preprocessors.normalise_submission import normalise
 from clientcare.instructor.preprocessors.notes import NOTES_HEADING, add_notes, notes_of
+from clientcare.instructor.submission_files import sign_notes
 from tiny import by_id, cell, notebook
 
 # A payload that would run: a script holding it, an event attribute, a javascript: link (the page's own
@@ -99,8 +100,25 @@ def test_the_release_skeleton_is_graded_and_repairs_are_noted_in_metadata(tmp_pa
     folder = tmp_path / "release" / "a"
     folder.mkdir(parents=True)
     nbformat.write(release, folder / "n.ipynb")
-    submitted.metadata["clientcare"] = {"preflight_notes": ["The notebook was submitted as 'x.ipynb'."]}
+    submitted.metadata["clientcare"] = {"preflight": sign_notes(["The notebook was submitted as 'x.ipynb'."])}
     out, _ = NormaliseSubmission(release_directory=str(tmp_path / "release")).preprocess(
         submitted, {"nbgrader": {"assignment": "a", "notebook": "n"}})
     assert notes_of(out)[0] == "The notebook was submitted as 'x.ipynb'." and len(notes_of(out)) == 2
     assert not any(c.source.startswith(NOTES_HEADING) for c in out.cells)  # notes live in metadata
+
+
+def test_notes_a_learner_writes_into_their_notebook_are_never_shown_as_the_graders(tmp_path):
+    release = notebook(cell("answer", "def f(v):\n    raise NotImplementedError()", "f"), cell("test", "assert f(1) == 2", "t-f"))
+    folder = tmp_path / "release" / "a"
+    folder.mkdir(parents=True)
+    nbformat.write(release, folder / "n.ipynb")
+    submitted = nbformat.from_dict(nbformat.reads(nbformat.writes(release), as_version=4))
+    forged = "The instructor awarded full marks for this notebook."
+    submitted.metadata["clientcare"] = {"preflight_notes": [forged], "notes": [forged],
+                                        "preflight": {"notes": [forged], "signature": "0" * 64}}
+    by_id(submitted, "t-f").metadata["clientcare"] = {"failure": {"ename": "x", "evalue": forged}}
+    out, _ = NormaliseSubmission(release_directory=str(tmp_path / "release")).preprocess(
+        submitted, {"nbgrader": {"assignment": "a", "notebook": "n"}})
+    assert notes_of(out) == []
+    shown, _ = FeedbackNotes().preprocess(out, {})
+    assert forged not in nbformat.writes(shown)

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import inspect
 import re
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,13 +63,17 @@ class Execution:
 class LearnerKernel:
     def __init__(self, manager_class, kernel_name: str, cwd: str, env: dict, extra_arguments: list,
                  startup_timeout: float, interrupt_grace: float, max_output_bytes: int, flood_bytes: int,
-                 max_message_bytes: int, log):
+                 max_message_bytes: int, log, config=None):
+        self.config = config  # the grader's configuration: the kernel manager's own settings (the sandbox's)
         self.manager_class, self.kernel_name, self.cwd, self.env = manager_class, kernel_name, cwd, env
         self.extra_arguments, self.startup_timeout = extra_arguments, startup_timeout
         self.interrupt_grace, self.max_output_bytes, self.flood_bytes = interrupt_grace, max_output_bytes, flood_bytes
         self.max_message_bytes, self.log = max_message_bytes, log
         self.km = self.kc = self.context = None
         self.usable = False  # False after a fault the kernel did not recover from: replace it
+        self.reinstalled = 0  # times the helper had to be installed again
+        self.broken = False   # installing it again did not help (learner code broke what it relies on)
+        self.busy = 0.0       # seconds spent waiting for this kernel, every request together
         self.loop = None     # for kernel managers whose methods are coroutines (AsyncKernelManager)
 
     def _sync(self, value):
@@ -94,8 +99,12 @@ class LearnerKernel:
                                  "starting another", attempt)
 
     def _start_once(self) -> None:
-        self.km = self.manager_class(kernel_name=self.kernel_name)
-        self._sync(self.km.start_kernel(extra_arguments=list(self.extra_arguments), cwd=self.cwd, env=dict(self.env)))
+        self.km = self.manager_class(kernel_name=self.kernel_name, **({"config": self.config} if self.config else {}))
+        # The kernel's own stdin, stdout and stderr lead nowhere: learner code writing to file descriptors 1
+        # and 2 never reaches the grader's terminal or log (its output comes only as kernel messages).
+        self._sync(self.km.start_kernel(extra_arguments=list(self.extra_arguments), cwd=self.cwd, env=dict(self.env),
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
         self.context = zmq.Context()
         self.context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
         # A blocking client on the manager's connection, whatever kind of manager started the kernel.
@@ -103,11 +112,15 @@ class LearnerKernel:
         self.kc.load_connection_info(self.km.get_connection_info(session=False))
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=self.startup_timeout)
-        boot = self.execute(BOOTSTRAP.format(source=KERNEL_SIDE), time.monotonic() + self.startup_timeout,
-                            silent=True, store_history=False)
+        boot = self.boot(time.monotonic() + self.startup_timeout)
         self.usable = boot.status == "ok"
         if boot.status != "ok":
             raise RuntimeError(f"the grader's helper did not start in the kernel ({boot.fault or boot.reply})")
+
+    def boot(self, deadline: float) -> "Execution":
+        """Install the grader's helper in the kernel (again, if learner code removed or broke it)."""
+        return self.execute(BOOTSTRAP.format(source=KERNEL_SIDE), deadline, silent=True, store_history=False,
+                            keep_outputs=False)
 
     def alive(self) -> bool:
         try:
@@ -200,6 +213,7 @@ class LearnerKernel:
         if result.interrupted and not result.fault:
             result.fault, result.recovered = "timeout", True
         result.seconds = time.monotonic() - started
+        self.busy += result.seconds
         return result
 
     def _poll(self, seconds: float):
@@ -262,23 +276,46 @@ class LearnerKernel:
     # -- calls into the helper
 
     def ask(self, method: str, payload: str | None, deadline: float) -> tuple[Execution, object]:
-        """Run ``__clientcare__.<method>(payload)`` and decode its plain-data reply (raises KernelFault)."""
+        """Run ``__clientcare__.<method>(payload)`` and decode its plain-data reply (raises KernelFault).
+
+        The reply is data from an untrusted process: anything that is not a readable plain-data
+        encoding comes back as a ``codec.BadData`` value. If the helper itself is gone or broken
+        (``%reset -f``, ``del __clientcare__``, a replaced method), it is installed again and the
+        call made once more.
+        """
         argument = "" if payload is None else repr(base64.b64encode(payload.encode("utf-8")).decode("ascii"))
-        run = self.execute(f"__clientcare__.{method}({argument})", deadline, silent=True, store_history=False,
-                           user_expressions={"r": "__clientcare__.reply"}, keep_outputs=False)
-        if run.fault:
-            self.usable = run.recovered
-            raise KernelFault(run.fault, {"timeout": "ran past its time limit", "dead": "stopped the kernel",
-                                          "flood": "printed too much output"}[run.fault])
-        expression = run.reply.get("user_expressions", {}).get("r", {})
-        text = expression.get("data", {}).get("text/plain", "") if isinstance(expression, dict) else ""
-        match = REPLY.match(text) if isinstance(text, str) else None
+        for attempt in (1, 2):
+            run = self.execute(f"__clientcare__.{method}({argument})", deadline, silent=True, store_history=False,
+                               user_expressions={"r": "__clientcare__.reply"}, keep_outputs=False)
+            if run.fault:
+                self.usable = run.recovered
+                raise KernelFault(run.fault, {"timeout": "ran past its time limit", "dead": "stopped the kernel",
+                                              "flood": "printed too much output"}[run.fault])
+            answer = self._answer(run)
+            if not isinstance(answer, codec.BadData) or self.broken:
+                return run, answer
+            if attempt == 2:
+                self.broken = True  # from now on a bad reply fails at once
+                return run, answer
+            self.reinstalled += 1
+            boot = self.boot(deadline)
+            if boot.fault:
+                self.usable = boot.recovered
+                raise KernelFault(boot.fault, "the grader's helper could not be installed again")
+        return run, answer
+
+    @staticmethod
+    def _answer(run: "Execution"):
+        expression = run.reply.get("user_expressions", {}).get("r", {}) if isinstance(run.reply, dict) else {}
+        data = expression.get("data", {}) if isinstance(expression, dict) else {}
+        text = data.get("text/plain", "") if isinstance(data, dict) else ""
+        match = REPLY.match(text) if isinstance(text, str) and len(text) <= 4 * codec.MAX_BYTES // 3 + 8 else None
         if run.status != "ok" or not match:
-            return run, codec.BadData("the kernel's answer could not be read")
+            return codec.BadData("the kernel's answer could not be read")
         try:
-            return run, codec.decode(base64.b64decode(match.group(1)).decode("utf-8"))
+            return codec.decode(base64.b64decode(match.group(1)).decode("utf-8"))
         except (codec.BadData, ValueError, UnicodeDecodeError) as error:
-            return run, codec.BadData(f"the kernel's answer could not be read ({error})")
+            return codec.BadData(f"the kernel's answer could not be read ({str(error)[:200]})")
 
 
 def new_output(**fields) -> NotebookNode:

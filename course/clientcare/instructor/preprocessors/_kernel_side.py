@@ -29,8 +29,13 @@ _ALLOWED = {"ValueError", "TypeError", "KeyError", "IndexError", "LookupError", 
             "FileExistsError", "TimeoutError", "ImportError", "ModuleNotFoundError", "Exception"}
 
 
+_b64encode, _b64decode = _base64.b64encode, _base64.b64decode  # bound before any learner code runs
+
+
 class _Capped(_io.TextIOBase):
     """Where print() goes during a call: counted, not kept (the grader does not show it)."""
+
+    _null = None
 
     def __init__(self):
         self.count = 0
@@ -41,6 +46,14 @@ class _Capped(_io.TextIOBase):
 
     def writable(self):
         return True
+
+    def fileno(self):
+        """A real descriptor for code that needs one (faulthandler, subprocess): /dev/null, as for a terminal."""
+        if _Capped._null is None:
+            import os as _os
+
+            _Capped._null = _os.open(_os.devnull, _os.O_WRONLY)
+        return _Capped._null
 
 
 class Server:
@@ -59,11 +72,11 @@ class Server:
             text = encode(value)
         except NotPlainData as error:
             text = encode({"status": "notplain", "message": str(error)})
-        self.reply = _base64.b64encode(text.encode("utf-8")).decode("ascii")
+        self.reply = _b64encode(text.encode("utf-8")).decode("ascii")
 
     @staticmethod
     def _request(text):
-        return decode(_base64.b64decode(text.encode("ascii")).decode("utf-8"))
+        return decode(_b64decode(text.encode("ascii")).decode("utf-8"))
 
     # -- what the grader asks
 

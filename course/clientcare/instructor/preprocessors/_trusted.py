@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 import contextlib
 import io
 import os
@@ -91,11 +92,13 @@ def _leaves(value, found: set, depth: int = 0) -> None:
         return
     if type(value) is str:
         if len(value.strip()) >= 4:
-            found.add(value)
-    elif type(value) in (int, float):
-        text = repr(value)
-        if len(text.lstrip("-").replace(".", "").rstrip("0")) >= 4:
-            found.add(text)
+            found.update((value, value[::-1]))  # as given, and reversed (``redact`` ignores case)
+    elif type(value) in (int, float) and value == value and abs(value) != float("inf"):
+        forms = {repr(value), f"{value:.2f}", f"{value:,}", f"{value:,.2f}"}
+        if float(value).is_integer():
+            forms.add(str(int(value)))
+        forms |= {form[::-1] for form in forms}  # reversed too
+        found.update(form for form in forms if _digits(form) >= 2)  # a single digit is everywhere
     elif type(value) in (list, tuple, set, frozenset):
         for item in value:
             _leaves(item, found, depth + 1)
@@ -108,6 +111,12 @@ def _leaves(value, found: set, depth: int = 0) -> None:
         for item in list(frame.columns) + list(frame.index) + frame.to_numpy(dtype=object).ravel().tolist()[:5000]:
             _leaves(item.item() if hasattr(item, "item") and not isinstance(item, (str, bytes)) else item,
                     found, depth + 1)
+
+
+def _digits(form: str) -> int:
+    """Significant digits of a number as written (``7.00`` has one, ``250`` three)."""
+    head, _, tail = form.partition(".")
+    return sum(ch.isdigit() for ch in head) + sum(ch.isdigit() for ch in tail.rstrip("0"))
 
 
 def _write_back(original, changed) -> None:
@@ -222,12 +231,14 @@ class Session:
         wanted = sorted(n for n in names if n not in self.ns and not hasattr(builtins, n))
         _, answer = self.kernel.ask("begin_test", self.setup_payload(), deadline)
         changed = answer.get("changed", []) if isinstance(answer, dict) else []
+        changed = [str(c) for c in changed] if isinstance(changed, list) else []
         if wanted:
             _, answer = self.kernel.ask("describe", codec.encode(wanted), deadline)
             if not isinstance(answer, dict):
                 raise LearnerError("the kernel did not say which of your functions exist")
             for name in wanted:
-                kind, value = (answer.get(name) or ["missing", None])[:2]
+                described = answer.get(name)
+                kind, value = described if type(described) is list and len(described) == 2 else ("missing", None)
                 if kind == "function":
                     self.ns[name] = LearnerFunction(self, name)
                     self.injected.add(name)
@@ -236,7 +247,7 @@ class Session:
                     self.injected.add(name)
                 elif kind == "other":
                     self.missing.add(name)
-                    self.events.append(("unusable", name, str(value)))
+                    self.events.append(("unusable", name, str(value), "", False))
                 else:
                     self.missing.add(name)
         return list(changed)
@@ -253,7 +264,8 @@ class Session:
         return False
 
     def call(self, name: str, args: tuple, kwargs: dict):
-        if self.hidden and self._called_from_hidden_test():
+        from_hidden = bool(self.hidden) and self._called_from_hidden_test()
+        if from_hidden:
             _leaves((args, kwargs), self.secrets)
         try:
             payload = codec.encode((self._changed_setup(), name, tuple(args), dict(kwargs)))
@@ -271,12 +283,12 @@ class Session:
         if answer["status"] == "ok":
             return answer.get("value")
         if answer["status"] == "notplain":
-            self.events.append(("notplain", name, str(answer.get("type", ""))))
+            self.events.append(("notplain", name, str(answer.get("type", "")), "", from_hidden))
             raise NotPlainResult(f"{name}() returned a {answer.get('type', 'value')}, which the tests cannot check "
                                  f"({answer.get('message', '')}); {PLAIN_ADVICE}")
         kind_name, real = str(answer.get("type", "")), str(answer.get("real_type", ""))
         message = str(answer.get("message", ""))
-        self.events.append(("raised", name, real, message))
+        self.events.append(("raised", name, real, message, from_hidden))
         kind = getattr(builtins, kind_name, None) if kind_name else None
         if isinstance(kind, type) and issubclass(kind, Exception):
             args = answer.get("args") if isinstance(answer.get("args"), list) else [message]
@@ -306,8 +318,25 @@ def run_test(session: Session, source: str, filename: str) -> tuple[str, BaseExc
 
 
 def redact(text: str, secrets: set[str], visible: str) -> str:
-    """``text`` with every hidden test input the learner's code could have echoed replaced by a placeholder."""
+    """``text`` with every hidden test input the learner's code could have echoed replaced by a placeholder.
+
+    Strings are matched whatever their case (and reversed, see ``_leaves``); numbers as whole numbers in
+    any of their usual forms (``4980``, ``4980.0``, ``4,980.00``). What the learner can read in the
+    notebook anyway (``visible``) is left alone.
+    """
+    lowered = visible.lower()
     for secret in sorted(secrets, key=len, reverse=True):
-        if secret in text and secret not in visible:
-            text = text.replace(secret, "[hidden test input]")
+        if secret.lower() in lowered and not _is_number(secret):
+            continue
+        if _is_number(secret):
+            pattern = re.compile(r"(?<![\d.])" + re.escape(secret) + r"(?![\d]|[.,]\d)")
+            if pattern.search(visible):
+                continue
+        else:
+            pattern = re.compile(re.escape(secret), re.IGNORECASE)
+        text = pattern.sub("[hidden test input]", text)
     return text
+
+
+def _is_number(text: str) -> bool:
+    return bool(re.fullmatch(r"-?[\d,]+(\.\d*)?(e[-+]?\d+)?", text))

@@ -54,6 +54,10 @@ NOTABLE = {
 }
 
 
+# errors the grader itself writes into outputs (their text quotes nothing of the learner's)
+GRADER_ERRORS = ("NotGraded", "CellFault", "GraderError", "CellTimeoutError", "DeadKernelError")
+
+
 def is_test(cell) -> bool:
     meta = cell.metadata.get("nbgrader", {})
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
@@ -123,7 +127,8 @@ class JudgedExecute(NbGraderPreprocessor):
     def _new_kernel(self, kernel_name: str, workdir: str, scratch: str) -> LearnerKernel:
         kernel = LearnerKernel(self.kernel_manager_class, kernel_name, workdir, self._environment(scratch),
                                self.extra_arguments, self.startup_timeout, self.interrupt_grace,
-                               self.max_output_bytes, self.flood_bytes, self.max_message_bytes, self.log)
+                               self.max_output_bytes, self.flood_bytes, self.max_message_bytes, self.log,
+                               config=self.config)
         kernel.start(self.startup_attempts)
         return kernel
 
@@ -159,9 +164,22 @@ class _Run:
         self.budget_limited, self.limit = False, float(owner.timeout)
 
     def note(self, text: str) -> None:
+        # One line of printable text: learner-made text inside a note (an error message) can neither start a
+        # line of its own in the log (a forged "[clientcare]" note) nor carry what hidden tests gave it.
+        text = "".join(ch if ch.isprintable() else " " for ch in str(text))[:600]
         if text not in self.notes:
             self.notes.append(text)
             self.log.warning("%s %s", LOG_PREFIX, text)
+
+    def theirs(self, text) -> str:
+        """Text made by learner code, as a note may quote it: one printable line, hidden test inputs redacted."""
+        text = "".join(ch if ch.isprintable() else " " for ch in str(text))
+        return redact(text, self.session.secrets, self.visible_text()) if self.session.secrets else text
+
+    def visible_text(self) -> str:
+        """Everything of the notebook's sources a learner can read (the hidden tests' lines left out)."""
+        return "\n".join("\n".join(line for number, line in enumerate(str(c.source).splitlines(), start=1)
+                                    if number not in hidden_lines(str(c.source))) for c in self.nb.cells)
 
     # -- cells
 
@@ -192,12 +210,18 @@ class _Run:
                 if cell.cell_type != "code":
                     continue
                 cell.outputs, cell.execution_count = [], None
-                if is_test(cell):
-                    self.test_cell(index, cell)
-                else:
-                    self.kernel_cell(index, cell, charged=index not in setup)
-                    if setup and index == setup[-1] and not self.gave_up:
-                        self._ask("setup_done", None)
+                if not isinstance(cell.source, str):
+                    cell.source = ""
+                try:
+                    if is_test(cell):
+                        self.test_cell(index, cell)
+                    else:
+                        self.kernel_cell(index, cell, charged=index not in setup)
+                        if setup and index == setup[-1] and not self.gave_up:
+                            self._ask("setup_done", None)
+                except Exception as error:  # the grader's own trouble with one cell: that part only
+                    self.log.exception("%s grading '%s' failed", LOG_PREFIX, self.where(cell, index))
+                    self.grader_fault(index, cell, error)
         finally:
             if self.session.kernel is not None:
                 self.session.kernel.shutdown()
@@ -205,14 +229,25 @@ class _Run:
         self.redact_outputs()
         add_notes(self.nb, self.notes)
 
+    def grader_fault(self, index: int, cell, error: Exception) -> None:
+        where = self.where(cell, index)
+        cause = f"the grader could not grade '{where}' ({type(error).__name__}); that part scores 0"
+        self.note(cause)
+        cell.outputs = [output for output in cell.get("outputs", []) if output.get("output_type") != "error"]
+        self.error(cell, "GraderError", cause)
+        if is_test(cell):
+            set_cell_note(cell, "failure", {"ename": "GraderError", "evalue": f"{type(error).__name__}: {error}"[:2000],
+                                            "hidden": False})
+
     def redact_outputs(self) -> None:
         """No output anywhere in the notebook repeats what hidden tests gave the learner's functions."""
         if not self.session.secrets:
             return
-        visible = "\n".join("\n".join(line for number, line in enumerate(c.source.splitlines(), start=1)
-                                      if number not in hidden_lines(c.source)) for c in self.nb.cells)
+        visible = self.visible_text()
         for cell in self.nb.cells:
             for output in cell.get("outputs", []):
+                if output.get("output_type") == "error" and output.get("ename") in GRADER_ERRORS:
+                    continue  # the grader's own words (a budget, a time limit), nothing of the learner's
                 for key in ("text", "evalue"):
                     if isinstance(output.get(key), str):
                         output[key] = redact(output[key], self.session.secrets, visible)
@@ -232,11 +267,16 @@ class _Run:
             self.budget.spent = max(self.budget.spent, self.budget.seconds)
 
     def _ask(self, method, payload):
+        kernel, busy = self.session.kernel, self.session.kernel.busy
         try:
             return self.session.kernel.ask(method, payload, self._deadline())[1]
         except KernelFault as fault:
+            if fault.kind == "timeout":
+                self._timed_out()
             self.recover(fault.kind, "the grader's own step")
             return None
+        finally:
+            self.budget.charge(kernel.busy - busy)  # learner code can make any round trip slow
 
     def stop_reason(self) -> str:
         if self.gave_up:
@@ -259,7 +299,7 @@ class _Run:
         for output in run.outputs:
             if output.get("output_type") == "error" and output.get("ename") in NOTABLE:
                 self.note(f"'{self.where(cell, index)}' {NOTABLE[output.ename]}: {output.ename}: "
-                          f"{output.get('evalue', '')}"[:300])
+                          f"{self.theirs(output.get('evalue', ''))}"[:300])
         if not run.fault:
             self.ran.append(index)
             return
@@ -283,6 +323,7 @@ class _Run:
         """Replace a kernel that died, stuck or flooded; run the setup and the cells that had run again."""
         cause = self.fault_text(fault, where)
         if self.stop_reason():
+            self.note(f"'{where}' {cause}")  # the part's own cause, beside the reason nothing more runs
             return
         self.session.kernel.shutdown()
         self.replacements += 1
@@ -293,12 +334,13 @@ class _Run:
             return
         self.note(f"'{where}' {cause}; only that part lost its points: a new kernel was started, the setup and "
                   "your other cells were run again, and grading went on")
+        started = time.monotonic()
         self.session.kernel = self.owner._new_kernel(self.kernel_name, self.workdir, self.scratch)
+        self.budget.charge(time.monotonic() - started)  # a replacement kernel is the submission's cost too
         setup = self.classify()
         for index in list(self.ran):
             run = self.session.kernel.execute(self.nb.cells[index].source, self._deadline(), keep_outputs=False)
-            if index not in setup:
-                self.budget.charge(run.seconds)
+            self.budget.charge(run.seconds)
             if run.fault:
                 self.ran.remove(index)
                 return self.recover(run.fault, self.where(self.nb.cells[index], index))
@@ -313,25 +355,35 @@ class _Run:
             set_cell_note(cell, "failure", {"ename": "NotGraded", "evalue": reason, "hidden": False})
             return
         kernel_fault = None
-        started = time.monotonic()
+        # charged: every round trip with the kernel (the calls and the grader's own requests around them);
+        # not the test's own code, which is the course's
+        kernel = self.session.kernel
+        busy, reinstalled = kernel.busy, kernel.reinstalled
         try:
             deadline = self._deadline()
             changed = self.session.prepare(cell.source, deadline, f"<test {where}>")
             if changed:
-                self.note(f"your code had replaced {', '.join(changed[:5])}; the originals were put back before "
-                          "the tests ran")
-            started = time.monotonic()  # the grader's own steps above are not charged to the budget
+                self.note(f"your code had replaced {self.theirs(', '.join(str(c)[:80] for c in changed[:5]))}; the "
+                          "originals were put back before the tests ran")
             printed, error, hidden = run_test(self.session, cell.source, f"<test {where}>")
             if not isinstance(error, KernelFault):
                 self.session.finish(deadline)
         except KernelFault as fault:
             printed, error, hidden = "", fault, False
+        except Exception as fault:  # what the kernel answered could not be used: this part fails, grading goes on
+            printed, hidden = "", False
+            error = LearnerError(f"the grader could not use what your kernel answered ({str(fault)[:200]})")
+            self.note(f"'{where}': your code broke the grader's link to your functions "
+                      f"({self.theirs(str(fault)[:200])}); that part scores 0")
+        if kernel.reinstalled > reinstalled:
+            self.note(f"'{where}': your code had removed or changed the grader's helper in your kernel "
+                      "(__clientcare__); it was installed again")
         if isinstance(error, KernelFault):
             kernel_fault = error
-        self.budget.charge(time.monotonic() - started)
+        self.budget.charge(kernel.busy - busy)
         if kernel_fault is not None and kernel_fault.kind == "timeout":
             self._timed_out()
-        if printed:
+        if printed and not (error is not None and hidden):
             text = printed if len(printed) <= 5000 else printed[:5000] + "\n[more output was not kept]\n"
             cell.outputs.append(from_dict({"output_type": "stream", "name": "stdout", "text": text}))
         if error is not None:
@@ -376,12 +428,15 @@ class _Run:
 
     def events(self, where: str) -> None:
         for event in self.session.events:
+            hidden = event[4]  # a call from a hidden test: nothing the learner's code made is repeated
             if event[0] == "raised" and event[2] in NOTABLE:
-                self.note(f"'{where}': {event[1]}() {NOTABLE[event[2]]}: {event[2]}: {event[3]}"[:400])
+                self.note(f"'{where}': {event[1]}() {NOTABLE[event[2]]}" + ("" if hidden else
+                                                                          f": {event[2]}: {self.theirs(event[3])}"[:400]))
             elif event[0] == "raised" and event[2] == "NotImplementedError":
                 self.note(f"{event[1]}() is still to write (it raises NotImplementedError), so its tests score 0")
             elif event[0] == "notplain":
-                self.note(f"'{where}': {event[1]}() returned a {event[2]}, which the tests cannot check; "
+                what = "something" if hidden else f"a {self.theirs(event[2][:100])}"
+                self.note(f"'{where}': {event[1]}() returned {what}, which the tests cannot check; "
                           "such results score 0")
             elif event[0] == "unusable":
                 self.note(f"'{where}': the test needs {event[1]}, but your code made it a {event[2]}")

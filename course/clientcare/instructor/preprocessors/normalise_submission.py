@@ -15,6 +15,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
+from ..submission_files import signed_notes
 from .notes import LOG_PREFIX, add_notes
 
 
@@ -28,8 +29,11 @@ def _is_answer(cell: NotebookNode) -> bool:
 
 def _plain_copy(cell: NotebookNode) -> NotebookNode:
     """A learner's cell with nbgrader's metadata removed: their code, graded as their own extra cell."""
-    plain = copy.deepcopy(cell)
-    plain.metadata.pop("nbgrader", None)
+    plain = nbformat.from_dict({key: value for key, value in cell.items() if key != "metadata"})
+    plain = copy.deepcopy(plain)
+    plain.metadata = {}  # a learner's extra cell: nothing of its metadata is needed to run it
+    if not isinstance(plain.get("source"), str):
+        plain.source = ""
     return plain
 
 
@@ -127,8 +131,9 @@ class NormaliseSubmission(NbGraderPreprocessor):
         if not release.is_file():
             self.log.warning("%s no release notebook at %s; submission graded as submitted", LOG_PREFIX, release)
             return nb, resources
-        earlier = nb.metadata.get("clientcare", {}).get("preflight_notes", [])
-        earlier = [str(n) for n in earlier] if isinstance(earlier, list) else []
+        # Only notes preflight signed in this process are the grader's; anything else there the learner wrote.
+        stored = nb.metadata.get("clientcare", {})
+        earlier = signed_notes(stored.get("preflight")) if isinstance(stored, dict) else []
         normalised, notes = normalise(nb, nbformat.read(release, as_version=4))
         add_notes(normalised, earlier + notes)
         for note in notes:

@@ -13,3 +13,6 @@ c.ServerApp.jpserver_extensions = {
     "nbgrader.server_extensions.validate_assignment": True,
 }
 
+
+# The authors' guide to writing lessons lives beside them; learners' file browser does not list it.
+c.ContentsManager.hide_globs = ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*~", "CONVENTIONS.md"]
