@@ -3,9 +3,13 @@
 Per-learner faults never stop the cohort: a student id that is unsafe to hand
 to nbgrader (``unsafe_student_id``) or a submission folder that is a link is
 refused by name; an exception while grading one learner, or a grading worker
-that dies (killed by the OS), is reported for that learner and the others are
-graded on (a pool that broke is replaced and the learners it had not finished
-are graded again, once). Every failure carries its cause. Each worker keeps
+that dies, is reported for that learner and the others are graded on (a pool
+that broke is replaced and the learners it had not finished are graded again;
+one whose own worker died twice is not tried a third time). Every failure
+carries its real cause (``death_cause``): a worker whose start-up failed names
+the exception; one that died names the learner and the notebook it was grading
+and the signal or exit status, and says "out of memory" only when Linux's
+out-of-memory killer did it. Each worker keeps
 only the environment it needs (``WORKER_ENVIRONMENT``) and a cap on its own
 data memory (``worker_memory_mb``), so an output flood costs that learner, not
 the machine.
@@ -22,14 +26,18 @@ Works with any gradebook nbgrader supports (SQLite by default, PostgreSQL via
 """
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, TextIO
 
@@ -104,8 +112,30 @@ def _keep_environment(environ=os.environ) -> None:
 _worker: dict = {}
 
 
+def _status(**state) -> None:
+    """Record what this worker is doing in its status file (read by the coordinator if the worker dies)."""
+    folder = _worker.get("status_dir")
+    if folder:
+        path = os.path.join(folder, str(os.getpid()))
+        with open(path + ".new", "w", encoding="utf-8") as file:
+            json.dump(state, file)
+        os.replace(path + ".new", path)
+
+
 def _start_worker(root: str, notebook_budget: float, memory_mb: int = DEFAULT_WORKER_MEMORY_MB,
-                  quiet: bool = True) -> None:
+                  quiet: bool = True, status_dir: str = "") -> None:
+    """The pool's initializer. Never raises: a failure is kept and reported for every learner this worker gets
+    (an initializer that raised would break the pool with no cause but "terminated abruptly")."""
+    _worker.update(status_dir=status_dir, start_error="")
+    _status(state="starting", started=time.time())
+    try:
+        _set_up_worker(root, notebook_budget, memory_mb, quiet)
+    except Exception as error:
+        _worker["start_error"] = f"{type(error).__name__}: {error}"[:500]
+    _status(state="idle")
+
+
+def _set_up_worker(root: str, notebook_budget: float, memory_mb: int, quiet: bool) -> None:
     import resource
 
     from nbgrader.apps.api import NbGraderAPI
@@ -129,6 +159,10 @@ def _start_worker(root: str, notebook_budget: float, memory_mb: int = DEFAULT_WO
 
 def _grade_one(assignment: str, student: str) -> Outcome:
     started = time.monotonic()
+    if _worker.get("start_error"):
+        return Outcome(student, False, 0.0, f"not graded: the grading worker could not start "
+                                            f"({_worker['start_error']}); none of this learner's code was run")
+    _status(state="grading", student=student, assignment=assignment, started=time.time())
     try:
         return _grade(assignment, student, started)
     except MemoryError:
@@ -136,6 +170,8 @@ def _grade_one(assignment: str, student: str) -> Outcome:
                        "grading ran out of memory (an output flood?); this learner was not graded")
     except Exception as error:  # one learner's fault, reported by its cause; the cohort goes on
         return Outcome(student, False, time.monotonic() - started, f"grading failed: {type(error).__name__}: {error}"[:500])
+    finally:
+        _status(state="idle")
 
 
 def _grade(assignment: str, student: str, started: float) -> Outcome:
@@ -231,28 +267,136 @@ def grade_cohort(
             on_result(outcomes[-1])
     pending = [s for s in students if not refusal(root, s, assignment)]
     context = multiprocessing.get_context("spawn")
-    for attempt in (1, 2):  # a pool that broke (a worker killed) is replaced once for what it left undone
-        if not pending:
-            break
-        broken = []
-        with ProcessPoolExecutor(min(workers, len(pending)), mp_context=context, initializer=_start_worker,
-                                 initargs=(str(root), notebook_budget, worker_memory_mb)) as pool:
-            futures = {pool.submit(_grade_one, assignment, student): student for student in pending}
-            for future in as_completed(futures):
-                try:
-                    outcome = future.result()
-                except BrokenProcessPool:
-                    broken.append(futures[future])
-                    continue
-                except Exception as error:  # anything else from the pool: report it, carry on
-                    outcome = Outcome(futures[future], False, 0.0, f"grading process failed: {error!r}")
-                outcomes.append(outcome)
+    status_dir = tempfile.mkdtemp(prefix="clientcare-workers-")  # each worker's status, by pid
+    died: dict[str, tuple[bool, str]] = {}  # learner -> (their own worker died?, why the pool broke), last time
+    deaths: dict[str, int] = {}  # learner -> how often the worker grading them died
+    try:
+        # A pool that broke (a worker died) is replaced for what it left undone; a learner whose own worker
+        # died twice is reported, not graded a third time (each round counts a death for at least one learner).
+        while pending:
+            broken = []
+            oom_before = _oom_kills()
+            with ProcessPoolExecutor(min(workers, len(pending)), mp_context=context, initializer=_start_worker,
+                                     initargs=(str(root), notebook_budget, worker_memory_mb, True, status_dir)) as pool:
+                # The pool's worker processes (a private attribute, but the only way to their exit codes)
+                processes = getattr(pool, "_processes", None)
+                processes = {} if processes is None else processes  # (the pool's own dict, filled as they start)
+                futures = {pool.submit(_grade_one, assignment, student): student for student in pending}
+                for future in as_completed(futures):
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        broken.append(futures[future])
+                        continue
+                    except Exception as error:  # anything else from the pool: report it, carry on
+                        outcome = Outcome(futures[future], False, 0.0, f"grading process failed: {error!r}")
+                    own, cause = died.pop(outcome.student, (False, ""))
+                    if own:  # graded on another attempt: say what happened to the first
+                        outcome = replace(outcome, message="; ".join(filter(None, (f"graded again after {cause}",
+                                                                                   outcome.message))))
+                    outcomes.append(outcome)
+                    if on_result:
+                        on_result(outcome)
+            if not broken:
+                break
+            died.update(_dead_workers(root, processes, status_dir, oom_before, broken))
+            for student in [s for s in broken if died[s][0]] or broken:
+                deaths[student] = deaths.get(student, 0) + 1
+            pending = sorted(s for s in broken if deaths.get(s, 0) < 2)
+            for student in sorted(s for s in broken if deaths.get(s, 0) >= 2):
+                outcomes.append(Outcome(student, False, 0.0, f"not graded: {died.pop(student)[1]} "
+                                                             "(tried twice; the pool broke both times)"))
                 if on_result:
-                    on_result(outcome)
-        pending = sorted(broken)
-    for student in pending:
-        outcomes.append(Outcome(student, False, 0.0, "the grading process died while grading this learner "
-                                                     "(killed by the operating system, perhaps out of memory)"))
-        if on_result:
-            on_result(outcomes[-1])
+                    on_result(outcomes[-1])
+    finally:
+        shutil.rmtree(status_dir, ignore_errors=True)
     return sorted(outcomes, key=lambda o: o.student)
+
+
+# ---------------------------------------------------------------- why a worker died
+
+
+def _oom_kills() -> int | None:
+    """How many processes the Linux out-of-memory killer has killed on this machine (None: not shown)."""
+    try:
+        with open("/proc/vmstat", encoding="ascii") as vmstat:
+            for line in vmstat:
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def death_cause(exitcode: int | None, oom_before: int | None = None, oom_after: int | None = None) -> str:
+    """Why a process ended, from its exit code (negative: the signal that killed it) and the OOM killer's count.
+
+    "Out of memory" only when the out-of-memory killer's count grew meanwhile and the process died of SIGKILL.
+    """
+    if exitcode is None:
+        return "it was still running when the pool broke"
+    if exitcode >= 0:
+        return f"it exited with status {exitcode}"
+    number = -exitcode
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    described = f"{name} ({signal.strsignal(number)})" if signal.strsignal(number) else name
+    if number != signal.SIGKILL:
+        return f"it was killed by {described}"
+    if oom_before is None or oom_after is None:
+        return (f"it was killed by {described}, by another process or by the out-of-memory killer (this system "
+                "does not say which)")
+    if oom_after > oom_before:
+        return f"it was killed by {described} from the out-of-memory killer: the machine ran out of memory"
+    return f"it was killed by {described}, sent by another process (not the out-of-memory killer)"
+
+
+def _notebook_in_progress(root: Path, student: str, assignment: str, started: float) -> str:
+    """The notebook of ``student``'s ``assignment`` nbgrader was grading (in its order) since ``started``.
+
+    nbgrader writes each notebook to autograded/ twice: sanitised (no cell run yet), then graded; a notebook
+    counts as graded once a code cell there has run since ``started``.
+    """
+    names = sorted(p.name for p in (root / "submitted" / student / assignment).glob("*.ipynb"))
+    for name in names:
+        graded = root / "autograded" / student / assignment / name
+        try:
+            ran = graded.stat().st_mtime >= started and any(
+                cell.get("execution_count") is not None
+                for cell in json.loads(graded.read_text(encoding="utf-8")).get("cells", []))
+        except (OSError, ValueError, AttributeError):
+            ran = False
+        if not ran:
+            return f"{assignment}/{name}"
+    return f"{assignment} (after its notebooks: {', '.join(names) or 'none found'})"
+
+
+def _dead_workers(root: Path, processes: dict, status_dir: str, oom_before: int | None,
+                  broken: list[str]) -> dict[str, tuple[bool, str]]:
+    """For every learner in ``broken``: (whether their own worker died, why the pool broke), naming the learner
+    and the notebook each dead worker was grading."""
+    oom_after = _oom_kills()
+    codes = {pid: process.exitcode for pid, process in processes.items()}
+    # When one worker dies the pool ends the others with SIGTERM: those are not causes (unless all died so)
+    dead = {pid: code for pid, code in codes.items() if code not in (0, -signal.SIGTERM)} or \
+        {pid: code for pid, code in codes.items() if code == -signal.SIGTERM}
+    causes, general = {}, []
+    for pid, code in sorted(dead.items()):
+        try:
+            with open(os.path.join(status_dir, str(pid)), encoding="utf-8") as file:
+                state = json.load(file)
+        except (OSError, ValueError):
+            state = {"state": "starting"}  # it died before its initializer wrote anything
+        cause = death_cause(code, oom_before, oom_after)
+        if state.get("state") == "grading" and state.get("student") in broken:
+            student = state["student"]
+            notebook = _notebook_in_progress(root, student, state.get("assignment", ""), state.get("started", 0))
+            causes[student] = f"the grading worker died while grading {student}'s {notebook}: {cause}"
+        else:
+            general.append(f"a grading worker died while {'starting' if state.get('state') == 'starting' else 'idle'}"
+                           f": {cause}")
+    reason = "; ".join(list(causes.values())[:3] + general[:1]) or "a grading worker died (its cause was not found)"
+    return {student: (True, causes[student]) if student in causes else
+            (False, f"its worker was stopped because the pool broke ({reason})") for student in broken}

@@ -36,7 +36,8 @@ system, not by Python:
   ``now=False``): killing bubblewrap ends the namespace's init, and the kernel
   kills every process left in it, so nothing outlives grading.
 * **Environment by allowlist** (``environment``): nothing of the grader's
-  environment reaches the kernel.
+  environment reaches the kernel but the names of its protected paths, for the
+  in-kernel protections (removed from ``os.environ`` before learner code runs).
 * Python starts isolated (``-I -S``: no user site, no ``PYTHON*`` variables, no
   ``.pth`` files, the working folder not on ``sys.path``) and runs
   ``kernel_main`` below, which installs the in-kernel protections before it
@@ -56,8 +57,11 @@ What the boundary does not cover
   shows the machine's load, memory and CPU model.
 * What is read-only but visible: ``/usr``, the Python installation and the
   virtualenv (public software), and the kernel-side modules (``sandbox.py``,
-  ``guard.py``; grader code, no secrets). Output the learner's code prints goes
-  back to the grader: capping and judging it is the verdict side's job.
+  ``guard.py``; grader code, no secrets), and the names (not the contents) of
+  the grader's protected paths, which the in-kernel protections are given in
+  the kernel's initial environment (``/proc/self/environ``). Output the
+  learner's code prints goes back to the grader: capping and judging it is the
+  verdict side's job.
 * Run as a user other than root: no slot users, so the process cap counts the
   grader's own processes too and the kernel runs as the grader's uid (mapped in
   a user namespace); files and network stay walled off as above.

@@ -1,0 +1,118 @@
+"""When a grading worker dies, the instructor is told the real cause, naming the learner and the notebook.
+
+A worker's start-up that fails names its exception (it is not "out of memory"); a worker
+killed by a signal names the signal, the learner and the notebook it was grading, and says
+"out of memory" only when the out-of-memory killer's count grew; the learners it had not
+reached are graded.
+"""
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from clientcare.instructor import grading
+from clientcare.instructor.course import make_scratch_course
+from clientcare.instructor.grading import death_cause, grade_cohort
+from clientcare.instructor.synthetic import ALL, Learner, submit
+from notebooks import REPO
+
+A = "fee-proposals"
+SLEEPS = "import time\ntime.sleep(120)  # a slow learner: grading is still running when the worker is killed\n"
+
+
+def test_the_cause_of_death_is_read_from_the_exit_status():
+    assert death_cause(-signal.SIGSEGV) == "it was killed by SIGSEGV (Segmentation fault)"
+    assert death_cause(3) == "it exited with status 3"
+    assert "out-of-memory killer: the machine ran out of memory" in death_cause(-signal.SIGKILL, 4, 5)
+    assert "not the out-of-memory killer" in death_cause(-signal.SIGKILL, 4, 4)
+    assert "memory" not in death_cause(-signal.SIGTERM, 4, 5)  # only SIGKILL comes from the OOM killer
+    assert "does not say which" in death_cause(-signal.SIGKILL, None, None)
+    assert isinstance(grading._oom_kills(), int)  # Linux counts OOM kills in /proc/vmstat
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = make_scratch_course(tmp_path_factory.mktemp("workers") / "course", REPO)
+    with open(course.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        # An instructor's setting that needs a variable grading workers do not keep (as JUPYTERHUB_* once did)
+        config.write('\nif os.environ.get("CLIENTCARE_TEST_NEEDS_TOKEN"):\n'
+                     '    c.ClientCare.token = os.environ["GRADER_TOKEN"]\n')
+    course.nbgrader("generate_assignment", A, "--force", isolated=True)
+    folder = submit(course, Learner("a-slow", {A: ALL}), A)
+    notebook = folder / f"{A}.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    first = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    first.source = SLEEPS + first.source
+    nbformat.write(nb, notebook)
+    folder = submit(course, Learner("b-steady", {A: ALL}), A)
+    nb = nbformat.read(folder / f"{A}.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import os\nprint('ran in', os.getcwd(), 'as', os.getuid())"))
+    nbformat.write(nb, folder / f"{A}.ipynb")
+    return course
+
+
+@pytest.mark.slow
+def test_a_worker_that_cannot_start_is_reported_with_its_exception(course, monkeypatch):
+    monkeypatch.setenv("CLIENTCARE_TEST_NEEDS_TOKEN", "1")
+    monkeypatch.setenv("GRADER_TOKEN", "in the instructor's shell, not in the workers")
+    outcomes = grade_cohort(course.root, A, workers=1, students=["b-steady"])
+    assert [o.ok for o in outcomes] == [False]
+    message = outcomes[0].message
+    assert "could not start" in message and "KeyError: 'GRADER_TOKEN'" in message, message
+    assert "memory" not in message
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append((int(entry.name), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def kill_worker_while_it_grades(signals: list[int], stop: threading.Event) -> None:
+    """Kill the grading worker with each of ``signals`` in turn, once its sandboxed kernel is running."""
+    for number in signals:
+        while not stop.is_set():
+            workers = [pid for pid, command in children(os.getpid()) if "spawn_main" in command]
+            kernels = [pid for worker in workers for pid, command in children(worker) if "bwrap" in command]
+            if kernels:
+                time.sleep(2)  # the learner's first answer is sleeping in it
+                os.kill(workers[0], number)
+                break
+            time.sleep(0.2)
+        while not stop.is_set() and any(pid == workers[0] for pid, _ in children(os.getpid())):
+            time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "getppid"), reason="needs POSIX")
+def test_a_killed_worker_names_the_signal_the_learner_and_the_notebook(course, monkeypatch):
+    monkeypatch.setattr(grading, "_oom_kills", lambda: 7)  # the out-of-memory killer did nothing meanwhile
+    stop = threading.Event()
+    killer = threading.Thread(target=kill_worker_while_it_grades, args=([signal.SIGKILL, signal.SIGSEGV], stop))
+    killer.start()
+    try:
+        outcomes = {o.student: o for o in grade_cohort(course.root, A, workers=1, students=["a-slow", "b-steady"])}
+    finally:
+        stop.set()
+        killer.join()
+    slow = outcomes["a-slow"]
+    assert not slow.ok
+    assert slow.message.startswith(f"not graded: the grading worker died while grading a-slow's {A}/{A}.ipynb: "
+                                   "it was killed by SIGSEGV (Segmentation fault)"), slow.message
+    assert "memory" not in slow.message
+    # the classmate queued behind it is graded, with nothing to report, behind the OS boundary
+    assert outcomes["b-steady"].ok and outcomes["b-steady"].message == "", outcomes["b-steady"]
+    graded = nbformat.read(course.root / "autograded" / "b-steady" / A / f"{A}.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in graded.cells for o in c.get("outputs", []))
+    assert "ran in /home/learner/" in printed, printed
+    assert os.geteuid() != 0 or "as 0\n" not in printed, printed  # as root: as a slot user
