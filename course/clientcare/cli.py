@@ -138,11 +138,11 @@ def _grade(args: argparse.Namespace) -> int:
 def _in_gradebook(db_url: str, assignment: str) -> bool:
     """Whether the gradebook knows ``assignment`` (syncing its due date must not create it: grading an
     assignment never generated stops with `clientcare release` to run first)."""
+    import os
+
     from nbgrader.api import Gradebook, MissingEntry
 
     from .instructor.course import tools_on_path
-
-    import os
 
     tools_on_path(os.environ)  # nbgrader creates or upgrades a gradebook by running `alembic`
     with Gradebook(db_url) as gradebook:
