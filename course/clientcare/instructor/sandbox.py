@@ -527,6 +527,19 @@ def _running_as_root() -> bool:
     return os.geteuid() == 0
 
 
+def _account_command(args: list[str], done) -> "subprocess.CompletedProcess":
+    """Run ``useradd``/``userdel``/``groupdel``; while ``done()`` is false, retry for up to 5 s: another
+    process (a second grading worker, a test making slot users) may hold the lock on /etc/passwd."""
+    import subprocess
+
+    for _ in range(20):
+        result = subprocess.run(args, capture_output=True, text=True, check=False)
+        if done():
+            return result
+        time.sleep(0.25)
+    return result
+
+
 def ensure_slot_user(name: str) -> tuple[int, int]:
     """The uid and gid of the Unix user ``name``, created (a system user, no home, no shell) if missing.
 
@@ -538,16 +551,36 @@ def ensure_slot_user(name: str) -> tuple[int, int]:
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
-        result = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                                 "--shell", "/usr/sbin/nologin", "--user-group",
-                                 "--comment", "Client Care grading sandbox slot", name],
-                                capture_output=True, text=True)
+        result = _account_command(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                                   "--shell", "/usr/sbin/nologin", "--user-group",
+                                   "--comment", "Client Care grading sandbox slot", name],
+                                  lambda: _user_exists(name))
         try:
             entry = pwd.getpwnam(name)
         except KeyError:
             raise SandboxUnavailable(f"could not create the sandbox user {name}: "
                                      f"{result.stderr.strip() or result.returncode}") from None
     return entry.pw_uid, entry.pw_gid
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _group_exists(name: str) -> bool:
+    import grp
+
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def slot_users(prefix: str = SLOT_USER_PREFIX) -> list[str]:
@@ -598,9 +631,10 @@ def remove_slot_users(prefix: str = SLOT_USER_PREFIX, names: list[str] | None = 
             os.close(fd)
             continue  # in use
         try:
-            if subprocess.run(["userdel", name], capture_output=True, check=False).returncode == 0:
+            _account_command(["userdel", name], lambda: not _user_exists(name))
+            if not _user_exists(name):
                 removed.append(name)
-            subprocess.run(["groupdel", name], capture_output=True, check=False)
+            _account_command(["groupdel", name], lambda: not _group_exists(name))
         finally:
             os.close(fd)
     return removed
