@@ -99,7 +99,9 @@ def _grade(args: argparse.Namespace) -> int:
     if not students:
         print(f"error: no submissions of '{args.assignment}' in {root / 'submitted'}", file=sys.stderr)
         return 1
-    if _in_gradebook(course.db_url, args.assignment):  # else grading stops with what to run first
+    from .instructor.grading import gradebook_has
+
+    if gradebook_has(course.db_url, args.assignment):  # else grading stops with what to run first
         sync_gradebook(course.db_url, load_schedule(), [args.assignment])  # lateness from the due dates file
     if args.new_only:
         from .instructor.config import sqlite_path
@@ -133,24 +135,6 @@ def _grade(args: argparse.Namespace) -> int:
     print(f"Graded {len(outcomes) - failed} of {len(outcomes)} submissions"
           + (f"; {failed} failed (see above)" if failed else "") + ".")
     return 1 if failed else 0
-
-
-def _in_gradebook(db_url: str, assignment: str) -> bool:
-    """Whether the gradebook knows ``assignment`` (syncing its due date must not create it: grading an
-    assignment never generated stops with `clientcare release` to run first)."""
-    import os
-
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from .instructor.course import tools_on_path
-
-    tools_on_path(os.environ)  # nbgrader creates or upgrades a gradebook by running `alembic`
-    with Gradebook(db_url) as gradebook:
-        try:
-            gradebook.find_assignment(assignment)
-            return True
-        except MissingEntry:
-            return False
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from .course import NbgraderError, tools_on_path
-from .grading import (DEFAULT_NOTEBOOK_BUDGET, DEFAULT_WORKER_MEMORY_MB, Outcome, _grade_one, _start_worker,
+from .grading import (DEFAULT_NOTEBOOK_BUDGET, require_assignment, DEFAULT_WORKER_MEMORY_MB, Outcome, _grade_one, _start_worker,
                       refusal, submitted_students)
 
 PLUGIN_NAME = "clientcare-grading"
@@ -152,7 +152,6 @@ def grade_on_cluster(
     gateway cluster's ``get_client()`` (deploy/dask/README.md).
     """
     from distributed import KilledWorker, as_completed
-    from nbgrader.api import Gradebook, MissingEntry
 
     from .config import course_config, gradebook_url
 
@@ -161,14 +160,7 @@ def grade_on_cluster(
     if not students:
         return []
     db_url = gradebook_url(root, course_config(root))
-    tools_on_path(os.environ)
-    with Gradebook(db_url) as gradebook:  # creates or upgrades the gradebook once, before workers race to
-        try:
-            gradebook.find_assignment(assignment)
-        except MissingEntry:
-            raise NbgraderError(f"the gradebook has no assignment '{assignment}': generate it first with "
-                                f"`clientcare release {assignment}` (nbgrader generate_assignment), then grade "
-                                "again") from None
+    require_assignment(db_url, assignment)
     check_cluster(client, root, db_url)
     outcomes = []
 

@@ -74,6 +74,29 @@ def load_course_config(root: Path):
     return course_config(root)
 
 
+def gradebook_has(db_url: str, assignment: str) -> bool:
+    """Whether the gradebook at ``db_url`` knows ``assignment``. Opening it also creates or upgrades the
+    gradebook once, before grading workers race to do it (nbgrader runs `alembic`: this environment's
+    bin folder goes first on PATH, which workers inherit)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    tools_on_path(os.environ)
+    with Gradebook(db_url) as gradebook:
+        try:
+            gradebook.find_assignment(assignment)
+        except MissingEntry:
+            return False
+    return True
+
+
+def require_assignment(db_url: str, assignment: str) -> None:
+    """Stop with what to run first when the gradebook does not know ``assignment``."""
+    if not gradebook_has(db_url, assignment):
+        raise NbgraderError(f"the gradebook has no assignment '{assignment}': generate it first with "
+                            f"`clientcare release {assignment}` (nbgrader generate_assignment), then grade "
+                            "again")
+
+
 def default_workers() -> int:
     """One more worker than cores: a worker waiting for its kernel leaves a core idle otherwise.
 
@@ -240,8 +263,6 @@ def grade_cohort(
     worker_memory_mb: int = DEFAULT_WORKER_MEMORY_MB,
 ) -> list[Outcome]:
     """Autograde every submitted learner's ``assignment`` in ``root``; returns one Outcome per learner."""
-    from nbgrader.api import Gradebook, MissingEntry
-
     from .config import gradebook_url
 
     root = Path(root).resolve()
@@ -250,15 +271,7 @@ def grade_cohort(
         return []
     workers = max(1, min(workers or default_workers(), len(students)))
     config = load_course_config(root)
-    tools_on_path(os.environ)  # workers inherit it
-    with Gradebook(gradebook_url(root, config)) as gradebook:
-        # (this also creates or upgrades the gradebook once, before workers race to do it)
-        try:
-            gradebook.find_assignment(assignment)
-        except MissingEntry:
-            raise NbgraderError(f"the gradebook has no assignment '{assignment}': generate it first with "
-                                f"`clientcare release {assignment}` (nbgrader generate_assignment), then grade "
-                                "again") from None
+    require_assignment(gradebook_url(root, config), assignment)
     install_kernelspec()  # the sandboxed kernel nbgrader_config.py names
     outcomes = []
     for student in [s for s in students if refusal(root, s, assignment)]:
