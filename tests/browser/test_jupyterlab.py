@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime, timezone
 from itertools import cycle
 
 import pytest
@@ -254,6 +255,7 @@ def test_flashcards_reviewed_with_the_mouse_and_then_the_keyboard_alone(lesson, 
     deck = lesson.locator(".clientcare-flashcards")
     bring_into_view(page, deck)
     first = lesson_calls(lab, "show_flashcards")[0]
+    started = datetime.now(timezone.utc)  # other tests on this lab (the progress page's queue) review cards too
     deck.get_by_role("button", name="Show answer").click()
     deck.get_by_role("button", name="Good", exact=True).click()
     expect(deck.get_by_role("status")).to_contain_text("Rated Good")
@@ -267,8 +269,14 @@ def test_flashcards_reviewed_with_the_mouse_and_then_the_keyboard_alone(lesson, 
     page.keyboard.press("Space")
     expect(deck.get_by_role("status")).to_contain_text("Rated Again")
     screenshots.take(page, "flashcards-reviewed")
-    wait_until(lambda: len(lab.flashcards().get(first, {}).get("schedules", {})) == 2, 10,
-               f"two schedules in flashcards.json: {lab.flashcards()}")
+
+    def reviewed_now() -> list[str]:
+        schedules = lab.flashcards().get(first, {}).get("schedules", {})
+        return [card for card, schedule in schedules.items()
+                if datetime.fromisoformat(schedule["last_review"]) >= started]
+
+    wait_until(lambda: len(reviewed_now()) == 2, 10,
+               f"two cards of {first} reviewed in this test, saved in flashcards.json: {lab.flashcards()}")
 
 
 def test_focus_stays_in_the_scenario_after_a_choice(lesson, page):
