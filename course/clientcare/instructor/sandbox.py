@@ -497,7 +497,8 @@ SLOT_USER_PREFIX = "clientcare-sbx"
 SANDBOX_HOME = "/home/learner"
 KERNEL_PACKAGE_ROOT = "/opt/clientcare"  # where the kernel-side modules appear inside the sandbox
 KERNEL_PACKAGE = "clientcare_kernel"
-KERNEL_MODULES = ("sandbox.py", "guard.py")  # what runs inside: this file and the in-kernel test guard
+KERNEL_MODULES = ("sandbox.py", "guard.py", "warm.py")  # what runs inside: this file, the in-kernel test guard
+                                                        # and warm kernels' zygote
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/timezone",
              "/etc/mime.types")
 TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -739,9 +740,17 @@ class _Sandboxed(LoggingConfigurable):
                          ).tag(config=True)
     defence_in_depth = Bool(True, help="Also install the in-kernel protections (audit hooks, guard) "
                                        "inside the boundary").tag(config=True)
+    warm = Bool(False, help="Warm kernels (run as root; see warm.py): each slot's sandbox is started once and "
+                            "forks a fresh kernel per submission from a process that has already imported "
+                            "ipykernel, pandas and numpy; after each submission every process of the slot is "
+                            "killed and its files removed, and anything unexpected replaces the sandbox. "
+                            "False: a new sandbox and kernel for every submission").tag(config=True)
+    warm_timeout = Float(60.0, help="Seconds a warm sandbox may take to start, and to fork or clean up"
+                         ).tag(config=True)
 
     _slot = None  # (index, lock fd, uid, gid)
     _runtime = None  # this kernel's socket folder
+    _warm_box = None  # the warm sandbox (warm.WarmSandbox) serving this kernel, which holds the slot
 
     # ------------------------------------------------------------ set-up
 
@@ -774,6 +783,9 @@ class _Sandboxed(LoggingConfigurable):
         raise SandboxUnavailable(f"all {self.slots} sandbox slots are in use")
 
     def _release_slot(self) -> None:
+        if self._warm_box is not None:  # the warm sandbox holds the slot, not this kernel
+            self._slot = None
+            return
         if self._slot is not None:
             os.close(self._slot[1])  # closing the file releases its lock
             self._slot = None
@@ -783,7 +795,17 @@ class _Sandboxed(LoggingConfigurable):
             raise SandboxUnavailable("bubblewrap (bwrap) is not installed: run `make install` or "
                                      "`apt-get install bubblewrap`; learner code is never run without it")
         base = self._runtime_base()
-        self._acquire_slot(base)
+        if self.warm and _running_as_root():
+            from . import warm
+
+            protected = (kw.get("env") or {}).get(PROTECTED_ENV, "")
+            self._warm_box = warm.take(self, protected, self.warm_timeout)
+            self._slot = self._warm_box.template._slot
+            base = self._warm_box.runtime
+        else:
+            if self.warm:
+                self.log.warning("[clientcare] sandbox: warm kernels need root; starting a cold one")
+            self._acquire_slot(base)
         _, _, uid, gid = self._slot
         self._runtime = tempfile.mkdtemp(prefix="kernel-", dir=base)
         os.chown(self._runtime, uid, gid)
@@ -793,7 +815,7 @@ class _Sandboxed(LoggingConfigurable):
         self.shell_port = self.iopub_port = self.stdin_port = self.hb_port = self.control_port = 0
         return await super()._async_pre_start_kernel(**kw)
 
-    def _filesystem(self, workdir: str, source: str | None, fds: list[int]) -> list[str]:
+    def _filesystem(self, workdir: str | None, source: str | None, fds: list[int]) -> list[str]:
         """bwrap arguments for the sandbox's file system; opened files are appended to ``fds``."""
         made = set()
 
@@ -853,7 +875,8 @@ class _Sandboxed(LoggingConfigurable):
         args += ["--perms", "0777", "--size", str(disk), "--tmpfs", SANDBOX_HOME]
         if not tmp_holds_environment:
             args += ["--perms", "01777", "--dir", f"{SANDBOX_HOME}/.tmp", "--symlink", f"{SANDBOX_HOME}/.tmp", "/tmp"]
-        args += ["--perms", "0777", "--dir", workdir]
+        if workdir:  # (a warm sandbox's kernels make their own)
+            args += ["--perms", "0777", "--dir", workdir]
         if source:
             folders, files = _scratch_files(source, self.max_scratch_files, self.disk_mb * MB // 2, self.log)
             for folder in folders:
@@ -864,8 +887,13 @@ class _Sandboxed(LoggingConfigurable):
         args += folders_to(self._runtime + "/") + ["--bind", self._runtime, self._runtime]
         return args
 
-    def sandbox_command(self, source: str | None, fds: list[int], protected: str = "") -> list[str]:
+    def sandbox_command(self, source: str | None, fds: list[int], protected: str = "",
+                        zygote_fd: int | None = None) -> list[str]:
         """The whole command line: bubblewrap, limits, the slot user, isolated Python running ipykernel.
+
+        With ``zygote_fd`` (warm kernels), the same sandbox runs a warm sandbox's zygote instead of a
+        kernel, serving requests on that descriptor (``warm.zygote_main``), and POSIX message queues
+        are refused (they would outlive the processes of one submission in the sandbox's IPC namespace).
 
         ``protected``: the grader's protected paths (``CLIENTCARE_PROTECTED_PATHS``), passed on only to the
         in-kernel protections, which read it and remove it before any learner code runs. None of those
@@ -874,6 +902,7 @@ class _Sandboxed(LoggingConfigurable):
         _, _, uid, gid = self._slot
         name = os.path.basename(os.path.normpath(source)) if source else ""
         workdir = f"{SANDBOX_HOME}/{name if name and name.isprintable() and not name.startswith('.') else 'work'}"
+        start_in = workdir if zygote_fd is None else SANDBOX_HOME
         bwrap = os.path.realpath(shutil.which(self.bwrap))
         root = _running_as_root()
         args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -882,8 +911,8 @@ class _Sandboxed(LoggingConfigurable):
             args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         else:
             args += ["--unshare-user", "--disable-userns"]
-        args += self._filesystem(workdir, source, fds)
-        args += ["--chdir", workdir, "--clearenv"]
+        args += self._filesystem(workdir if zygote_fd is None else None, source, fds)
+        args += ["--chdir", start_in, "--clearenv"]
         for key, value in sorted(self.environment.items()):
             args += ["--setenv", key, str(value)]
         if protected and self.defence_in_depth:
@@ -891,16 +920,21 @@ class _Sandboxed(LoggingConfigurable):
         nproc = self.max_processes if root else self.max_processes + len(processes_of(os.getuid()))
         args += ["--", "/usr/bin/prlimit", f"--nproc={nproc}", f"--as={self.memory_mb * MB}",
                  f"--fsize={self.file_mb * MB}", f"--nofile={self.max_open_files}", f"--cpu={self.cpu_seconds}",
-                 "--core=0", "--"]
+                 "--core=0", *(["--msgqueue=0"] if zygote_fd is not None else []), "--"]
         if root:  # the slot user, no groups, no capabilities; a nested user namespace only to forbid more
             args += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
                      "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
                      bwrap, "--unshare-user", "--disable-userns", "--dev-bind", "/", "/",
-                     "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", workdir, "--"]
+                     "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", start_in, "--"]
         site_packages = [p for p in __import__("site").getsitepackages() if os.path.isdir(p)]
         bootstrap = (f"import sys; sys.path += {site_packages + [KERNEL_PACKAGE_ROOT]!r}; "
                      f"from {KERNEL_PACKAGE}.sandbox import kernel_main; "
                      f"kernel_main(defence_in_depth={bool(self.defence_in_depth)})")
+        if zygote_fd is not None:
+            bootstrap = (f"import sys; sys.path += {site_packages + [KERNEL_PACKAGE_ROOT]!r}; "
+                         f"from {KERNEL_PACKAGE}.warm import zygote_main; "
+                         f"zygote_main({int(zygote_fd)}, {SANDBOX_HOME!r}, {bool(self.defence_in_depth)})")
+            return args + [sys.executable, "-I", "-S", "-c", bootstrap]
         return args + [sys.executable, "-I", "-S", "-c", bootstrap, "-f", self.connection_file, *KERNEL_ARGUMENTS]
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
@@ -908,6 +942,22 @@ class _Sandboxed(LoggingConfigurable):
         protected = (kw.get("env") or {}).get(PROTECTED_ENV, "")
         _, _, uid, gid = self._slot
         os.chown(self.connection_file, uid, gid)
+        if self._warm_box is not None:
+            name = os.path.basename(os.path.normpath(source)) if source else ""
+            workdir = f"{SANDBOX_HOME}/{name if name and name.isprintable() and not name.startswith('.') else 'work'}"
+            try:
+                process = self._warm_box.fork(source, workdir, self.connection_file, self.warm_timeout)
+            except BaseException:  # a sandbox that could not fork is never reused
+                from . import warm
+
+                box, self._warm_box, self._slot = self._warm_box, None, None
+                warm.discard(box, "it could not fork a kernel")
+                raise
+            provisioner = self.provisioner
+            provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, None
+            provisioner.cwd = workdir
+            self._reconcile_connection_info(provisioner.connection_info)
+            return
         fds: list[int] = []
         try:
             command = self.sandbox_command(source, fds, protected)
@@ -934,6 +984,16 @@ class _Sandboxed(LoggingConfigurable):
         process left, so the next kernel in this slot starts with none.
         """
         slot = self._slot
+        box, self._warm_box = self._warm_box, None
+        if box is not None:
+            from . import warm
+
+            try:
+                await super()._async_shutdown_kernel(now=True, restart=restart)
+            finally:
+                self._slot = None
+                warm.give_back(box, self.warm_timeout)
+            return
         try:
             await super()._async_shutdown_kernel(now=True, restart=restart)
             if slot is not None and _running_as_root():
@@ -950,6 +1010,11 @@ class _Sandboxed(LoggingConfigurable):
 
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        if self._warm_box is not None:  # taken, but its kernel never ran or was never shut down
+            from . import warm
+
+            box, self._warm_box, self._slot = self._warm_box, None, None
+            warm.give_back(box, self.warm_timeout)
         try:
             await super()._async_cleanup_resources(restart=restart)
         finally:
