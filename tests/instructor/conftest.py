@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from clientcare.instructor import sandbox
+from clientcare.instructor import sandbox, warm
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -19,5 +19,6 @@ def remove_created_slot_users():
         return
     before = set(sandbox.slot_users())
     yield
+    warm.close_all()  # warm sandboxes of this process hold their slots until closed
     created = [name for name in sandbox.slot_users() if name not in before]
     sandbox.remove_slot_users(names=created)

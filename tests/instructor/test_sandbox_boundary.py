@@ -28,7 +28,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from clientcare.instructor import sandbox
+from clientcare.instructor import sandbox, warm
 from clientcare.instructor.preprocessors import JudgedExecute
 from clientcare.instructor.sandbox import AsyncSandboxKernelManager, SandboxKernelManager, SandboxUnavailable
 from instructor.preprocessors.tiny import cell, notebook, scores
@@ -57,9 +57,10 @@ class RecordingBoundary(BoundaryOnly):
 
     uids: list[int] = []
 
-    def _acquire_slot(self, base: str) -> None:
-        super()._acquire_slot(base)
-        RecordingBoundary.uids.append(self._slot[2])
+    async def _async_pre_start_kernel(self, **kw):
+        started = await super()._async_pre_start_kernel(**kw)
+        RecordingBoundary.uids.append(self._slot[2])  # (a warm kernel's slot is its sandbox's, taken earlier)
+        return started
 
 
 class Kernel:
@@ -104,6 +105,7 @@ class Kernel:
 def slot_users():
     """Remove the test's slot users (and their groups) when the module is done."""
     yield
+    warm.close_all()  # (when the suite is run with warm kernels: they hold their slots until closed)
     if AS_ROOT:
         sandbox.remove_slot_users(TEST_PREFIX)
         assert sandbox.slot_users(TEST_PREFIX) == []
@@ -141,8 +143,10 @@ def monkeypatch_module():
 
 
 def leftovers(uid: int) -> list[int]:
-    """Processes of the slot user still running on this machine."""
-    return sandbox.processes_of(uid) if AS_ROOT else []
+    """Processes of the slot user still running on this machine (but a warm sandbox's own zygote and bubblewrap,
+    when the suite is run with warm kernels)."""
+    kept = {pid for box in warm._all for pid in box.keep}
+    return [pid for pid in sandbox.processes_of(uid) if pid not in kept] if AS_ROOT else []
 
 
 def assert_sandboxed(kernel: Kernel) -> None:

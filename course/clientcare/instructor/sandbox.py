@@ -66,6 +66,36 @@ What the boundary does not cover
   grader's own processes too and the kernel runs as the grader's uid (mapped in
   a user namespace); files and network stay walled off as above.
 
+Warm kernels (``warm=True``, run as root; ``warm.py``)
+------------------------------------------------------
+The same sandbox, started once per slot: its first process is a zygote that has
+imported ipykernel (with its debugger), IPython, pandas and numpy and forks a fresh
+kernel for each submission; the kernel is SIGKILLed afterwards and the sandbox
+emptied (every process of the slot user killed, round after round; the home,
+``/tmp``, ``/dev/shm`` and System V IPC emptied; POSIX message queues refused).
+What every kernel of one warm sandbox shares, by design: the zygote's memory image
+(modules as loaded from the read-only system, never any learner's code or data:
+the scratch files reach the child through a memfd the zygote does not read), so
+also its string-hash secret and its address-space layout; and the sandbox's
+namespaces (pid, network, IPC, user, the tmpfs), which outlive one submission.
+What a learner's code can still do, and what it costs:
+
+* Signal the zygote, stop it or lower its resource limits (same uid): the grader
+  finds it killed, stopped, with a pending signal or with other limits (or a reply
+  it did not ask for), and replaces the whole sandbox; the next kernel starts cold.
+  It makes grading slower, never another learner's kernel different.
+* Leave state that outlives its processes in the long-lived namespaces beyond what
+  is emptied, for a *colluding* learner graded next in the same slot (the user's
+  kernel keyring, the pid counter): a channel between two learners who want one,
+  not a way to read or change an unwilling learner's work or grade.
+* Not: ptrace the zygote, read its memory, environment or descriptors
+  (``PR_SET_DUMPABLE`` 0), reach its command socket (inherited, closed in every
+  child, never in the file system), change the modules it has loaded (read-only),
+  or survive the kill (SIGKILL cannot be caught; the kill loop runs until a whole
+  round finds no process). ``tests/instructor/test_warm_kernels.py`` tries each.
+Run as another user, ``warm`` falls back to cold kernels (with a warning): the
+kill-all-but-the-zygote step needs the slot user.
+
 The in-kernel protections (``python -m clientcare.instructor.sandbox``)
 ----------------------------------------------------------------------
 Before IPython starts, ``main`` sets up the following; each step is one
