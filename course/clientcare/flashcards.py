@@ -147,32 +147,27 @@ def upgrade_known_marks(data: dict[str, Any], when: datetime | None = None) -> d
     return upgraded
 
 
+def card_schedules(deck: Flashcards, data: dict[str, Any]) -> list[Any]:
+    """Each card's saved schedule, in deck order (None for a card never studied)."""
+    schedules = saved_schedules(deck.id, data)
+    return [schedules.get(card.id) for card in deck.cards]
+
+
 def flashcards_progress(problems: list[str]) -> list[dict[str, Any]]:
     """The progress page's rows, one per deck (see :mod:`clientcare.registry`)."""
     data, rows = LearnerFile(LEARNER_FILE).load(), []
     for deck in all_decks(problems):
-        schedules = saved_schedules(deck.id, data)
-        studied = sum(1 for card in deck.cards if not srs.is_new(schedules.get(card.id)))
-        due = sum(1 for card in deck.cards if not srs.is_new(schedules.get(card.id))
-                  and srs.due_by_end_of_day(schedules.get(card.id)))
-        total = len(deck.cards)
+        count, total = srs.due_today(card_schedules(deck, data)), len(deck.cards)
+        studied = total - count.new
         rows.append(progress_row(deck.lesson, deck.id, deck.title, studied == total,
-                                 f"{studied} of {total} cards studied; {due} due for review today"))
+                                 f"{studied} of {total} cards studied; {count.due} due for review today"))
     return rows
 
 
-def cards_due_today(when: datetime | None = None) -> tuple[int, int]:
+def cards_due_today(when: datetime | None = None) -> srs.DueToday:
     """(cards studied before and due for review by the end of today, new cards never studied), course-wide."""
-    data, due, new = LearnerFile(LEARNER_FILE).load(), 0, 0
-    for deck in all_decks():
-        schedules = saved_schedules(deck.id, data)
-        for card in deck.cards:
-            saved = schedules.get(card.id)
-            if srs.is_new(saved):
-                new += 1
-            elif srs.due_by_end_of_day(saved, when):
-                due += 1
-    return due, new
+    data = LearnerFile(LEARNER_FILE).load()
+    return srs.due_today((saved for deck in all_decks() for saved in card_schedules(deck, data)), when)
 
 
 # ---------------------------------------------------------------- logic

@@ -188,6 +188,28 @@ def test_cards_due_today_counts_across_the_course(learner_home):
     assert cards_due_today() == (1, total - 2)
 
 
+def test_one_counter_says_what_is_due_today_apart_from_what_is_new():
+    """srs.due_today is the one count behind the flashcards' and the interview questions' "due today"."""
+    again, easy = srs.review(None, "Again", START), srs.review(None, "Easy", START)
+    counted = srs.due_today([None, again, easy, {"due": "not a schedule"}], START)
+    assert counted == (1, 2) and (counted.due, counted.new) == (1, 2)  # the unreadable one starts again as new
+    assert srs.due_today([easy], srs.due_at(easy)) == (1, 0)  # on the day it falls due
+    assert srs.due_today([], START) == (0, 0)
+
+
+def test_flashcards_and_interview_questions_are_counted_alike(learner_home):
+    from clientcare.interview import all_interviews, interview_questions_due
+
+    bank, again = all_interviews()[0], srs.review(None, "Again", srs.now())
+    LearnerFile("flashcards").save({"04-ethics": {"schedules": {"bribery": again}}})
+    LearnerFile("interviews").save({bank.id: {bank.questions[0].id: {"schedule": again}}})
+    cards, questions = cards_due_today(), interview_questions_due()
+    assert type(cards) is type(questions) is srs.DueToday
+    assert (cards.due, questions.due) == (1, 1)
+    assert cards.new == sum(len(deck.cards) for deck in all_decks()) - 1
+    assert questions.new == sum(len(b.questions) for b in all_interviews()) - 1
+
+
 # ---------------------------------------------------------------- widget
 
 
