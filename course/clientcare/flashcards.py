@@ -261,6 +261,15 @@ class FlashcardsSession:
         """When the current card would be due again after each rating."""
         return srs.preview(self.schedule(self.current), self.clock()) if self.current else {}
 
+    def comes_back(self) -> dict[str, str]:
+        """Once the answer is shown, when the card would come back after each rating, in words:
+        ``{"Again": "in 1 minute", "Hard": "in 6 minutes", "Good": "in 10 minutes", "Easy": "in 8 days"}``
+        (empty before the answer is shown, or when nothing is due)."""
+        if self.current is None or not self.showing_answer:
+            return {}
+        moment = self.clock()
+        return {name: srs.interval_text(due, moment) for name, due in self.preview().items()}
+
     def rate(self, answer: str) -> srs.ReviewFinished:
         """Rate recall of the current card (after its answer is shown), save, and move on."""
         if self.current is None:
@@ -358,12 +367,14 @@ class FlashcardsView(widgets.VBox):
             self.card.value = (f'<div class="cc-card" aria-live="polite">{answer}<span class="cc-label">{side}</span>'
                                f'{markdown_html(session.face)}</div>')
         self.show_button.disabled = current is None or session.showing_answer
-        previews = session.preview() if current is not None and session.showing_answer else {}
+        comes_back = session.comes_back()
         for name, _rating, meaning in srs.RATINGS:
-            button = self.rating_buttons[name]
-            button.disabled = name not in previews
-            due = previews.get(name)
-            button.tooltip = f"{meaning} (due again {srs.interval_text(due, session.clock())})" if due else meaning
+            button, when = self.rating_buttons[name], comes_back.get(name)
+            button.disabled = when is None
+            # The button's own text, so also its accessible name, says when the card would come back
+            # ("Good · in 10 minutes"): a tooltip alone reaches neither keyboard, touch nor screen reader users.
+            button.description = f"{name} · {when}" if when else name
+            button.tooltip = f"{meaning} (due again {when})" if when else meaning
 
 
 def show_flashcards(deck_id: str) -> FlashcardsView:

@@ -127,7 +127,7 @@ def due_today(schedules: Iterable[Any], when: datetime | None = None) -> DueToda
 
 
 def preview(saved: Any, when: datetime | None = None) -> dict[str, datetime]:
-    """For each rating name, when the item would next be due if rated so now (for the buttons' tooltips)."""
+    """For each rating name, when the item would next be due if rated so now (shown on the rating buttons)."""
     when = when or now()
     return {name: datetime.fromisoformat(review(saved, name, when)["due"]) for name, _, _ in RATINGS}
 

@@ -74,6 +74,15 @@ def test_a_review_asks_for_recall_before_it_takes_a_rating():
     assert s.current.card.id == "card-2" and not s.showing_answer
 
 
+def test_a_review_says_when_each_rating_would_bring_the_card_back():
+    s = session()
+    assert s.comes_back() == {}  # nothing to rate until the answer is shown
+    s.show_answer()
+    assert s.comes_back() == {"Again": "in 1 minute", "Hard": "in 6 minutes", "Good": "in 10 minutes",
+                              "Easy": "in 8 days"}
+    assert s.rate("Easy").due - START == timedelta(days=8)  # what it said is what happens
+
+
 def test_due_cards_come_first_and_a_card_rated_again_waits_for_the_others():
     clock = Clock()
     s = session(clock=clock)
@@ -223,9 +232,13 @@ def test_widget_shows_answer_then_takes_a_rating(learner_home):
     assert not any(button.disabled for button in view.rating_buttons.values())
     assert "due again in 10 minutes" in view.rating_buttons["Good"].tooltip
     assert "due again in" in view.rating_buttons["Easy"].tooltip
+    # on the buttons themselves (so in their accessible names), not only in tooltips
+    assert [b.description for b in view.ratings.children] == [
+        "Again · in 1 minute", "Hard · in 6 minutes", "Good · in 10 minutes", "Easy · in 8 days"]
     view.rating_buttons["Good"].click()
     assert "Rated Good: this card comes back in 10 minutes" in view.note.value
     assert "Front 2" in view.card.value and not view.show_button.disabled
+    assert [b.description for b in view.ratings.children] == ["Again", "Hard", "Good", "Easy"]  # the next card: not yet
     again = FlashcardsView(session(LearnerFile("flashcards")))  # a later session
     assert "2 new" in again.counts.value and "Front 2" in again.card.value
 
