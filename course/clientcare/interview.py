@@ -126,34 +126,26 @@ def saved_record(data: dict[str, Any], bank_id: str, question_id: str) -> dict[s
     return record if isinstance(record, dict) else {}
 
 
+def question_schedules(bank: Interview, data: dict[str, Any]) -> list[Any]:
+    """Each question's saved schedule, in bank order (None for a question never practised)."""
+    return [saved_record(data, bank.id, question.id).get("schedule") for question in bank.questions]
+
+
 def interviews_progress(problems: list[str]) -> list[dict[str, Any]]:
     """The progress page's rows, one per question bank (see :mod:`clientcare.registry`)."""
     data, rows = LearnerFile(LEARNER_FILE).load(), []
     for bank in all_interviews(problems):
-        practised = due = 0
-        for question in bank.questions:
-            record = saved_record(data, bank.id, question.id)
-            schedule = record.get("schedule")
-            if srs.schedule_of(schedule) is not None:
-                practised += 1
-                due += srs.due_by_end_of_day(schedule)
-        total = len(bank.questions)
+        count, total = srs.due_today(question_schedules(bank, data)), len(bank.questions)
+        practised = total - count.new
         rows.append(progress_row(bank.lesson, bank.id, bank.title, practised == total,
-                                 f"{practised} of {total} questions practised; {due} due again today"))
+                                 f"{practised} of {total} questions practised; {count.due} due again today"))
     return rows
 
 
-def interview_questions_due(when: datetime | None = None) -> tuple[int, int]:
+def interview_questions_due(when: datetime | None = None) -> srs.DueToday:
     """(questions practised before and due again by the end of today, questions never practised)."""
-    data, due, new = LearnerFile(LEARNER_FILE).load(), 0, 0
-    for bank in all_interviews():
-        for question in bank.questions:
-            schedule = saved_record(data, bank.id, question.id).get("schedule")
-            if srs.schedule_of(schedule) is None:
-                new += 1
-            elif srs.due_by_end_of_day(schedule, when):
-                due += 1
-    return due, new
+    data = LearnerFile(LEARNER_FILE).load()
+    return srs.due_today((saved for bank in all_interviews() for saved in question_schedules(bank, data)), when)
 
 
 # ---------------------------------------------------------------- logic
