@@ -81,7 +81,17 @@ class Server:
     # -- what the grader asks
 
     def setup_done(self):
-        """Snapshot builtins and library functions, just after the course's setup cells ran."""
+        """Snapshot builtins and library functions, just after the course's setup cells ran.
+
+        Also puts the working folder on ``sys.path`` as a Jupyter kernel has it, but last: the sandbox starts
+        Python isolated (no working folder on the path), and a module the learner's own code writes there
+        (``%%writefile helpers.py``) can then be imported, while nothing there can stand in for a module the
+        setup or any library imports (only the release's own files are in that folder to begin with).
+        """
+        import os as _os
+
+        if _os.getcwd() not in _sys.path:
+            _sys.path.append(_os.getcwd())
         self.builtins = {k: v for k, v in vars(_builtins).items() if k not in _KERNEL_BUILTINS}
         # IPython puts a few of its own (e.g. `open`) in the user's namespace: those are not shadows.
         self.kernel_globals = {k: v for k, v in self.ns.items() if k in self.builtins}

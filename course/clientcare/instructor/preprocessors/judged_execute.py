@@ -436,8 +436,13 @@ class _Run:
                 self.note(f"{event[1]}() is still to write (it raises NotImplementedError), so its tests score 0")
             elif event[0] == "notplain":
                 what = "something" if hidden else f"a {self.theirs(event[2][:100])}"
-                self.note(f"'{where}': {event[1]}() returned {what}, which the tests cannot check; "
+                why = f" ({self.theirs(event[3])})" if event[3] and not hidden else ""
+                self.note(f"'{where}': {event[1]}() returned {what}, which the tests cannot check{why}; "
                           "such results score 0")
+            elif event[0] == "modified":
+                self.note(f"'{where}': {event[1]}() modified the course's {event[2]} that the test gave it; it was "
+                          "put back as the course has it before the next test, so only the tests of that call "
+                          "could lose points for it")
             elif event[0] == "unusable":
                 self.note(f"'{where}': the test needs {event[1]}, but your code made it a {event[2]}")
         self.session.events.clear()
