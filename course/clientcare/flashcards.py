@@ -147,32 +147,27 @@ def upgrade_known_marks(data: dict[str, Any], when: datetime | None = None) -> d
     return upgraded
 
 
+def card_schedules(deck: Flashcards, data: dict[str, Any]) -> list[Any]:
+    """Each card's saved schedule, in deck order (None for a card never studied)."""
+    schedules = saved_schedules(deck.id, data)
+    return [schedules.get(card.id) for card in deck.cards]
+
+
 def flashcards_progress(problems: list[str]) -> list[dict[str, Any]]:
     """The progress page's rows, one per deck (see :mod:`clientcare.registry`)."""
     data, rows = LearnerFile(LEARNER_FILE).load(), []
     for deck in all_decks(problems):
-        schedules = saved_schedules(deck.id, data)
-        studied = sum(1 for card in deck.cards if not srs.is_new(schedules.get(card.id)))
-        due = sum(1 for card in deck.cards if not srs.is_new(schedules.get(card.id))
-                  and srs.due_by_end_of_day(schedules.get(card.id)))
-        total = len(deck.cards)
+        count, total = srs.due_today(card_schedules(deck, data)), len(deck.cards)
+        studied = total - count.new
         rows.append(progress_row(deck.lesson, deck.id, deck.title, studied == total,
-                                 f"{studied} of {total} cards studied; {due} due for review today"))
+                                 f"{studied} of {total} cards studied; {count.due} due for review today"))
     return rows
 
 
-def cards_due_today(when: datetime | None = None) -> tuple[int, int]:
+def cards_due_today(when: datetime | None = None) -> srs.DueToday:
     """(cards studied before and due for review by the end of today, new cards never studied), course-wide."""
-    data, due, new = LearnerFile(LEARNER_FILE).load(), 0, 0
-    for deck in all_decks():
-        schedules = saved_schedules(deck.id, data)
-        for card in deck.cards:
-            saved = schedules.get(card.id)
-            if srs.is_new(saved):
-                new += 1
-            elif srs.due_by_end_of_day(saved, when):
-                due += 1
-    return due, new
+    data = LearnerFile(LEARNER_FILE).load()
+    return srs.due_today((saved for deck in all_decks() for saved in card_schedules(deck, data)), when)
 
 
 # ---------------------------------------------------------------- logic
@@ -265,6 +260,15 @@ class FlashcardsSession:
     def preview(self) -> dict[str, datetime]:
         """When the current card would be due again after each rating."""
         return srs.preview(self.schedule(self.current), self.clock()) if self.current else {}
+
+    def comes_back(self) -> dict[str, str]:
+        """Once the answer is shown, when the card would come back after each rating, in words:
+        ``{"Again": "in 1 minute", "Hard": "in 6 minutes", "Good": "in 10 minutes", "Easy": "in 8 days"}``
+        (empty before the answer is shown, or when nothing is due)."""
+        if self.current is None or not self.showing_answer:
+            return {}
+        moment = self.clock()
+        return {name: srs.interval_text(due, moment) for name, due in self.preview().items()}
 
     def rate(self, answer: str) -> srs.ReviewFinished:
         """Rate recall of the current card (after its answer is shown), save, and move on."""
@@ -363,12 +367,14 @@ class FlashcardsView(widgets.VBox):
             self.card.value = (f'<div class="cc-card" aria-live="polite">{answer}<span class="cc-label">{side}</span>'
                                f'{markdown_html(session.face)}</div>')
         self.show_button.disabled = current is None or session.showing_answer
-        previews = session.preview() if current is not None and session.showing_answer else {}
+        comes_back = session.comes_back()
         for name, _rating, meaning in srs.RATINGS:
-            button = self.rating_buttons[name]
-            button.disabled = name not in previews
-            due = previews.get(name)
-            button.tooltip = f"{meaning} (due again {srs.interval_text(due, session.clock())})" if due else meaning
+            button, when = self.rating_buttons[name], comes_back.get(name)
+            button.disabled = when is None
+            # The button's own text, so also its accessible name, says when the card would come back
+            # ("Good · in 10 minutes"): a tooltip alone reaches neither keyboard, touch nor screen reader users.
+            button.description = f"{name} · {when}" if when else name
+            button.tooltip = f"{meaning} (due again {when})" if when else meaning
 
 
 def show_flashcards(deck_id: str) -> FlashcardsView:

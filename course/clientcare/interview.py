@@ -30,7 +30,7 @@ from .content import (
 )
 from .registry import progress_row
 from .store import LearnerFile
-from .style import heading, themed
+from .style import heading, name_group, new_id, themed
 
 LEARNER_FILE = "interviews"
 LEVELS = (("knowing", "Knowing"), ("applying", "Applying"), ("advising", "Advising"))
@@ -126,34 +126,26 @@ def saved_record(data: dict[str, Any], bank_id: str, question_id: str) -> dict[s
     return record if isinstance(record, dict) else {}
 
 
+def question_schedules(bank: Interview, data: dict[str, Any]) -> list[Any]:
+    """Each question's saved schedule, in bank order (None for a question never practised)."""
+    return [saved_record(data, bank.id, question.id).get("schedule") for question in bank.questions]
+
+
 def interviews_progress(problems: list[str]) -> list[dict[str, Any]]:
     """The progress page's rows, one per question bank (see :mod:`clientcare.registry`)."""
     data, rows = LearnerFile(LEARNER_FILE).load(), []
     for bank in all_interviews(problems):
-        practised = due = 0
-        for question in bank.questions:
-            record = saved_record(data, bank.id, question.id)
-            schedule = record.get("schedule")
-            if srs.schedule_of(schedule) is not None:
-                practised += 1
-                due += srs.due_by_end_of_day(schedule)
-        total = len(bank.questions)
+        count, total = srs.due_today(question_schedules(bank, data)), len(bank.questions)
+        practised = total - count.new
         rows.append(progress_row(bank.lesson, bank.id, bank.title, practised == total,
-                                 f"{practised} of {total} questions practised; {due} due again today"))
+                                 f"{practised} of {total} questions practised; {count.due} due again today"))
     return rows
 
 
-def interview_questions_due(when: datetime | None = None) -> tuple[int, int]:
+def interview_questions_due(when: datetime | None = None) -> srs.DueToday:
     """(questions practised before and due again by the end of today, questions never practised)."""
-    data, due, new = LearnerFile(LEARNER_FILE).load(), 0, 0
-    for bank in all_interviews():
-        for question in bank.questions:
-            schedule = saved_record(data, bank.id, question.id).get("schedule")
-            if srs.schedule_of(schedule) is None:
-                new += 1
-            elif srs.due_by_end_of_day(schedule, when):
-                due += 1
-    return due, new
+    data = LearnerFile(LEARNER_FILE).load()
+    return srs.due_today((saved for bank in all_interviews() for saved in question_schedules(bank, data)), when)
 
 
 # ---------------------------------------------------------------- logic
@@ -323,6 +315,8 @@ class InterviewView(widgets.VBox):
                                             tooltip="Compare your answer with model answers and a checklist")
         self.models = widgets.HTML()
         self.checklist = widgets.VBox()
+        self.points_id = new_id("points")  # the checklist is a group named by its heading
+        name_group(self.checklist, self.points_id)
         self.finish_button = widgets.Button(description="Finish and schedule", icon="check",
                                             tooltip="Save the points you made; the question comes back when it is due")
         self.note = widgets.HTML()
@@ -393,7 +387,8 @@ class InterviewView(widgets.VBox):
         self.after.layout.display = "" if session.revealed else "none"
         if session.revealed:
             self.models.value = models_html(current.question)
-            intro = widgets.HTML("<h4 class='cc-subtitle'>Tick the points your answer made</h4>")
+            intro = widgets.HTML(heading("Tick the points your answer made", 4, element_id=self.points_id,
+                                         css="cc-subtitle"))
             boxes = [widgets.Checkbox(description=point, indent=False, value=False,
                                       layout=widgets.Layout(width="100%")) for point in current.question.checklist]
             self.checklist.children = [intro, *boxes]

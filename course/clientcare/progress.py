@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import ipywidgets as widgets
 import pandas as pd
@@ -28,6 +28,8 @@ from .style import heading, themed
 from . import registry
 
 COLUMNS = ["lesson", "activity", "id", "title", "done", "status", "score"]
+ACTIVITY_COLUMNS = ("Activity", "Title", "Complete", "Best score", "Progress")  # a lesson's table on the page
+ASSIGNMENT_COLUMNS = ("Assignment", "Due", "Where you are", "Open")
 
 
 # ---------------------------------------------------------------- where and how well (presentation)
@@ -196,22 +198,44 @@ def _link(href: str, text: str) -> str:
     return f'<a href="{html.escape(href, quote=True)}">{html.escape(text)}</a>' if href else ""
 
 
+def stacking_table(label: str, columns: Sequence[str], rows: Iterable[Sequence[str]], *, row_header: int,
+                   wide: Sequence[str] = ()) -> str:
+    """A table that never needs scrolling sideways: columns while its output area is wide enough; in a
+    narrow one (an 800 px window with the file browser open) each row stacks, the row's heading first,
+    then each cell after its column's name (``clientcare.css``, a container query on ``cc-stack``); a cell
+    with nothing to say ("–" or empty) is then left out of sight, not out of the table.
+
+    ``rows`` hold each cell's HTML (already escaped), in ``columns`` order; the cell at ``row_header``
+    names its row; cells of the ``wide`` columns take a whole line when stacked. The table, row and
+    cell roles are written out because browsers drop a table's semantics once CSS changes its display:
+    a screen reader still reads a table with its column headers."""
+    head = "".join(f'<th scope="col" role="columnheader">{html.escape(name)}</th>' for name in columns)
+    body = []
+    for cells in rows:
+        out = []
+        for number, (name, cell) in enumerate(zip(columns, cells)):
+            if number == row_header:
+                out.append(f"<th scope='row' role='rowheader' class='cc-text-cell'>{cell}</th>")
+            else:
+                classes = [css for css, applies in (("cc-wide", name in wide), ("cc-none", cell in ("", "–"))) if applies]
+                css = f' class="{" ".join(classes)}"' if classes else ""
+                out.append(f"<td role='cell' data-label='{html.escape(name, quote=True)}'{css}>{cell}</td>")
+        body.append(f"<tr role='row'>{''.join(out)}</tr>")
+    return (f'<div class="cc-stack"><table class="cc-table cc-progress-table cc-stacking" role="table" '
+            f'aria-label="{html.escape(label, quote=True)}"><thead role="rowgroup"><tr role="row">{head}</tr></thead>'
+            f'<tbody role="rowgroup">{"".join(body)}</tbody></table></div>')
+
+
 def assignments_html(rows: list[dict[str, str]]) -> str:
     if not rows:
         return ""
-    body = "".join(
-        f"<tr><th scope='row' class='cc-text-cell'>{html.escape(row['name'])}</th>"
-        f"<td>{html.escape(row.get('due') or '–')}</td>"
-        f"<td>{html.escape(row['status'])}</td><td>{_link(row['link'], row['link_text'])}</td></tr>"
-        for row in rows
-    )
+    cells = ([html.escape(row["name"]), html.escape(row.get("due") or "–"), html.escape(row["status"]),
+              _link(row["link"], row["link_text"])] for row in rows)
     schedule = _schedule()
     policy = f'<p class="cc-late-policy">{html.escape(schedule.policy.describe())}</p>' if schedule else ""
     return (heading("Graded assignments", 3, css="cc-subtitle")
-            + '<div class="cc-table-scroll" role="region" tabindex="0" aria-label="Graded assignments">'
-            '<table class="cc-table cc-progress-table">'
-            '<thead><tr><th scope="col">Assignment</th><th scope="col">Due</th><th scope="col">Where you are</th>'
-            f'<th scope="col">Open</th></tr></thead><tbody>{body}</tbody></table></div>' + policy)
+            + stacking_table("Graded assignments", ASSIGNMENT_COLUMNS, cells, row_header=0, wide=("Where you are",))
+            + policy)
 
 
 # ---------------------------------------------------------------- the page
@@ -237,16 +261,10 @@ def progress_html(summary: pd.DataFrame, titles: dict[int, str] | None = None,
         file = None if pd.isna(lesson) else files.get(int(lesson))
         linked = f'<a href="{html.escape(file, quote=True)}">{title}</a>' if file else title
         parts.append(f'<h3 class="cc-subtitle">{linked} ({int(group["done"].sum())} of {len(group)} done)</h3>')
-        parts.append(f'<div class="cc-table-scroll" role="region" tabindex="0" aria-label="{title}: your activities">'
-                     '<table class="cc-table cc-progress-table"><thead><tr>'
-                     '<th scope="col">Activity</th><th scope="col">Title</th><th scope="col">Complete</th>'
-                     '<th scope="col">Best score</th><th scope="col">Progress</th></tr></thead><tbody>')
-        for row in group.itertuples(index=False):
-            mark = "Yes" if row.done else "Not yet"
-            parts.append(f"<tr><td>{row.activity}</td><th scope='row' class='cc-text-cell'>{html.escape(row.title)}</th>"
-                         f"<td>{mark}</td><td>{html.escape(row.score) or '–'}</td>"
-                         f"<td>{html.escape(row.status)}</td></tr>")
-        parts.append("</tbody></table></div>")
+        cells = ([html.escape(row.activity), html.escape(row.title), "Yes" if row.done else "Not yet",
+                  html.escape(row.score) or "–", html.escape(row.status)] for row in group.itertuples(index=False))
+        parts.append(stacking_table(f"{_group_heading(lesson, titles)}: your activities", ACTIVITY_COLUMNS, cells,
+                                    row_header=1, wide=("Progress",)))
     parts.append(assignments_html(assignment_status() if assignments is None else assignments))
     problems = summary.attrs.get("problems") or []
     if problems:

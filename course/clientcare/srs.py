@@ -16,7 +16,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from fsrs import Card, Rating, Scheduler, State
 
@@ -106,8 +106,28 @@ def due_by_end_of_day(saved: Any, when: datetime | None = None) -> bool:
     return due <= midnight
 
 
+class DueToday(NamedTuple):
+    """How many of a learner's items (flashcards, interview questions) are due by the end of their day."""
+
+    due: int  # practised before and due again by the end of today
+    new: int  # never practised (a new item is due now)
+
+
+def due_today(schedules: Iterable[Any], when: datetime | None = None) -> DueToday:
+    """Count the saved schedules (one per item; None or unreadable: never practised) that are due by
+    the end of the learner's day, apart from the items never practised. The one counter behind the
+    flashcards' and the interview questions' "due today" figures and progress rows."""
+    due = new = 0
+    for saved in schedules:
+        if is_new(saved):
+            new += 1
+        elif due_by_end_of_day(saved, when):
+            due += 1
+    return DueToday(due, new)
+
+
 def preview(saved: Any, when: datetime | None = None) -> dict[str, datetime]:
-    """For each rating name, when the item would next be due if rated so now (for the buttons' tooltips)."""
+    """For each rating name, when the item would next be due if rated so now (shown on the rating buttons)."""
     when = when or now()
     return {name: datetime.fromisoformat(review(saved, name, when)["due"]) for name, _, _ in RATINGS}
 

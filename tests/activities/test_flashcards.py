@@ -74,6 +74,15 @@ def test_a_review_asks_for_recall_before_it_takes_a_rating():
     assert s.current.card.id == "card-2" and not s.showing_answer
 
 
+def test_a_review_says_when_each_rating_would_bring_the_card_back():
+    s = session()
+    assert s.comes_back() == {}  # nothing to rate until the answer is shown
+    s.show_answer()
+    assert s.comes_back() == {"Again": "in 1 minute", "Hard": "in 6 minutes", "Good": "in 10 minutes",
+                              "Easy": "in 8 days"}
+    assert s.rate("Easy").due - START == timedelta(days=8)  # what it said is what happens
+
+
 def test_due_cards_come_first_and_a_card_rated_again_waits_for_the_others():
     clock = Clock()
     s = session(clock=clock)
@@ -188,6 +197,28 @@ def test_cards_due_today_counts_across_the_course(learner_home):
     assert cards_due_today() == (1, total - 2)
 
 
+def test_one_counter_says_what_is_due_today_apart_from_what_is_new():
+    """srs.due_today is the one count behind the flashcards' and the interview questions' "due today"."""
+    again, easy = srs.review(None, "Again", START), srs.review(None, "Easy", START)
+    counted = srs.due_today([None, again, easy, {"due": "not a schedule"}], START)
+    assert counted == (1, 2) and (counted.due, counted.new) == (1, 2)  # the unreadable one starts again as new
+    assert srs.due_today([easy], srs.due_at(easy)) == (1, 0)  # on the day it falls due
+    assert srs.due_today([], START) == (0, 0)
+
+
+def test_flashcards_and_interview_questions_are_counted_alike(learner_home):
+    from clientcare.interview import all_interviews, interview_questions_due
+
+    bank, again = all_interviews()[0], srs.review(None, "Again", srs.now())
+    LearnerFile("flashcards").save({"04-ethics": {"schedules": {"bribery": again}}})
+    LearnerFile("interviews").save({bank.id: {bank.questions[0].id: {"schedule": again}}})
+    cards, questions = cards_due_today(), interview_questions_due()
+    assert type(cards) is type(questions) is srs.DueToday
+    assert (cards.due, questions.due) == (1, 1)
+    assert cards.new == sum(len(deck.cards) for deck in all_decks()) - 1
+    assert questions.new == sum(len(b.questions) for b in all_interviews()) - 1
+
+
 # ---------------------------------------------------------------- widget
 
 
@@ -201,9 +232,13 @@ def test_widget_shows_answer_then_takes_a_rating(learner_home):
     assert not any(button.disabled for button in view.rating_buttons.values())
     assert "due again in 10 minutes" in view.rating_buttons["Good"].tooltip
     assert "due again in" in view.rating_buttons["Easy"].tooltip
+    # on the buttons themselves (so in their accessible names), not only in tooltips
+    assert [b.description for b in view.ratings.children] == [
+        "Again · in 1 minute", "Hard · in 6 minutes", "Good · in 10 minutes", "Easy · in 8 days"]
     view.rating_buttons["Good"].click()
     assert "Rated Good: this card comes back in 10 minutes" in view.note.value
     assert "Front 2" in view.card.value and not view.show_button.disabled
+    assert [b.description for b in view.ratings.children] == ["Again", "Hard", "Good", "Easy"]  # the next card: not yet
     again = FlashcardsView(session(LearnerFile("flashcards")))  # a later session
     assert "2 new" in again.counts.value and "Front 2" in again.card.value
 

@@ -1,5 +1,5 @@
 """What a learner would notice is wrong with a lesson's widgets, measured in the page:
-controls cut off by their output area or truncated, text colours without enough contrast
+controls cut off by their output area or truncated, boxes that scroll sideways, text colours without enough contrast
 against their background, and what axe-core (WCAG 2.2 AA rules) finds in the course's widgets.
 
 Each function returns a list of problems (empty when all is well) plus, for contrast and axe,
@@ -114,6 +114,36 @@ _CONTRAST_JS = """
   return Object.values(found);
 }
 """
+
+
+_SIDEWAYS_JS = """
+(selector) => {
+  const problems = [];
+  const describe = (el) => `<${el.tagName.toLowerCase()} class="${String(el.className).slice(0, 80)}">` +
+    ` "${(el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 50)}"`;
+  for (const root of document.querySelectorAll(selector)) {
+    const area = root.closest('.jp-OutputArea-output');
+    for (const el of [area, root, ...root.querySelectorAll('*')]) {
+      if (el.closest('.cc-assets')) continue;
+      const style = getComputedStyle(el);
+      if (el !== area && el !== root && (style.overflowX === 'visible' || style.display === 'inline')) continue;
+      const box = el.getBoundingClientRect();
+      if (box.width <= 1 || box.height <= 1) continue;  // not displayed, or visually hidden for screen readers
+      if (el.scrollWidth > el.clientWidth) {
+        problems.push(`${describe(el)} scrolls sideways: ${el.scrollWidth} px of content in ${el.clientWidth} px`);
+      }
+    }
+  }
+  return problems;
+}
+"""
+
+
+def sideways_scrolling(page: Page, selector: str = WIDGETS) -> list[str]:
+    """The output areas of the widgets matching ``selector``, the widgets themselves and every box in them
+    that can scroll, whose content is wider than the box (scrollWidth > clientWidth): what a learner would
+    have to scroll sideways to read."""
+    return page.evaluate(_SIDEWAYS_JS, selector)
 
 
 def clipped_controls(page: Page) -> list[str]:

@@ -222,6 +222,16 @@ def save_notebook(page: Page) -> None:
     expect(page.locator(".jp-mod-current.jp-mod-dirty")).to_have_count(0, timeout=15_000)
 
 
+# When a flashcard rating would bring the card back, as its button says once the answer is shown.
+COMES_BACK = r"(?:in \d+ (?:minute|hour|day|month)s?|tomorrow)"
+
+
+def rating_button(deck: Locator, rating: str) -> Locator:
+    """A flashcard deck's rating button (Again, Hard, Good or Easy) once the answer is shown: found by its
+    accessible name, which says when the card would come back, e.g. "Good · in 10 minutes"."""
+    return deck.get_by_role("button", name=re.compile(rf"^{rating} · {COMES_BACK}$"))
+
+
 def exercise_widgets(page: Page) -> None:
     """Bring out every state a widget colours differently, as a learner would by using it: a choice
     in each scenario (verdict, score, Restart), the first option of every quiz question and Submit
@@ -243,10 +253,10 @@ def exercise_widgets(page: Page) -> None:
         expect(quiz.get_by_role("status").filter(has_text="Your score")).to_be_visible()
     for deck in notebook.locator(".clientcare-flashcards").all():
         deck.get_by_role("button", name="Show answer").click()
-        deck.get_by_role("button", name="Good", exact=True).click()
+        rating_button(deck, "Good").click()
         expect(deck.get_by_role("status")).to_contain_text("Rated Good")
         deck.get_by_role("button", name="Show answer").click()  # the next card's answer and its rating buttons
-        expect(deck.get_by_role("button", name="Easy", exact=True)).to_be_enabled()
+        expect(rating_button(deck, "Easy")).to_be_enabled()
     for interview in notebook.locator(".clientcare-interview").all():  # the models and the checklist on screen
         interview.get_by_role("textbox", name="Your answer").fill("I would find out why first.")
         interview.get_by_role("button", name="Show model answers").click()

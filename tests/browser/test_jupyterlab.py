@@ -42,9 +42,9 @@ from playwright.sync_api import Locator, Page, expect
 
 from lab_server import CHROMIUM, RELEASED_ASSIGNMENT, LabServer
 from lab_ui import (
-    NOTEBOOK, bring_into_view, choose_menu_item, close_current_tab, controls_without_accessible_name, error_outputs,
+    COMES_BACK, NOTEBOOK, bring_into_view, choose_menu_item, close_current_tab, controls_without_accessible_name, error_outputs,
     execution_counts, focus_is_within, focused_element, notebook_text, open_from_file_browser, open_notebook,
-    restart_kernel, run_all_cells, save_notebook, wait_for_widgets,
+    rating_button, restart_kernel, run_all_cells, save_notebook, wait_for_widgets,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(
@@ -257,13 +257,22 @@ def test_flashcards_reviewed_with_the_mouse_and_then_the_keyboard_alone(lesson, 
     first = lesson_calls(lab, "show_flashcards")[0]
     started = datetime.now(timezone.utc)  # other tests on this lab (the progress page's queue) review cards too
     deck.get_by_role("button", name="Show answer").click()
-    deck.get_by_role("button", name="Good", exact=True).click()
-    expect(deck.get_by_role("status")).to_contain_text("Rated Good")
+    # when each rating would bring the card back is on the button itself (so in its accessible name),
+    # not only in a tooltip that keyboard, touch and screen reader users never see
+    for rating in ("Again", "Hard", "Good", "Easy"):
+        expect(rating_button(deck, rating)).to_be_visible()
+        expect(rating_button(deck, rating)).to_have_text(re.compile(rf"^{rating} · {COMES_BACK}$"))
+    bring_into_view(page, deck)
+    screenshots.take(page, "flashcards-rating-buttons-say-when")
+    promised = rating_button(deck, "Good").text_content().split(" · ", 1)[1]  # e.g. "in 10 minutes"
+    rating_button(deck, "Good").click()
+    expect(deck.get_by_role("status")).to_contain_text(f"Rated Good: this card comes back {promised}.")
     # keyboard: focus is back on Show answer; Enter turns the card and moves focus to Good
     assert focus_is_within(deck, "button"), f"after rating, focus is on {focused_element(page)}"
     page.keyboard.press("Enter")
-    expect(deck.get_by_role("button", name="Again", exact=True)).to_be_enabled()
+    expect(rating_button(deck, "Again")).to_be_enabled()
     assert focus_is_within(deck, "button"), f"after Show answer, focus is on {focused_element(page)}"
+    expect(rating_button(deck, "Good")).to_be_focused()
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Space")

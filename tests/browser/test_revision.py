@@ -1,7 +1,7 @@
 """Revision on the My progress page in a real browser: the interview practice widget answered with the
 mouse and then with the keyboard alone (Tab, typing, Enter, Space), each attempt saved with its FSRS
-schedule in interviews.json; the course-wide flashcard review queue takes a rating; and the page shows
-what is due today. (The lesson decks are driven in test_jupyterlab.py, with Lesson 1.)"""
+schedule in interviews.json; the course-wide flashcard review queue takes a rating; the page shows
+what is due today, and at 800 px, in the light and the dark theme, its tables stack rather than scroll sideways. (The lesson decks are driven in test_jupyterlab.py, with Lesson 1.)"""
 from __future__ import annotations
 
 import time
@@ -9,8 +9,12 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from checks import axe_violations, clipped_controls, sideways_scrolling, text_contrast
 from lab_server import CHROMIUM, LabServer, read_json
-from lab_ui import bring_into_view, focus_is_within, focused_element, open_notebook, run_all_cells, wait_for_widgets
+from lab_ui import (
+    NOTEBOOK, bring_into_view, focus_is_within, focused_element, open_notebook, rating_button, run_all_cells, set_theme,
+    wait_for_widgets,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: `apt-get install -y chromium`")]
@@ -56,6 +60,39 @@ def test_the_progress_page_shows_due_dates_and_what_is_shared(progress_page):
     expect(progress).to_contain_text("What is shared")
 
 
+def test_the_progress_page_is_read_at_800_px_without_scrolling_sideways(progress_page, page, screenshots):
+    """At 800 px (the file browser open leaves the output area about 370 px) the progress tables stack each
+    row, in both themes: nothing scrolls sideways, nothing sticks out, every text colour has its contrast,
+    axe finds nothing, and a screen reader still has tables with their column headers."""
+    progress = progress_page.locator(".clientcare-progress")
+    area = f"{NOTEBOOK} .jp-OutputArea-output:has(.clientcare-progress)"
+    problems = []
+    try:
+        page.set_viewport_size({"width": 800, "height": 1000})
+        for theme in ("light", "dark"):
+            set_theme(page, theme)
+            bring_into_view(page, progress.get_by_role("table").first)
+            width, visible = page.locator(area).evaluate("a => [a.scrollWidth, a.clientWidth]")
+            if width > visible:
+                problems.append(f"{theme}: the progress output is {width} px wide in {visible} px")
+            problems += [f"{theme}: {p}" for p in sideways_scrolling(page, f"{NOTEBOOK} .clientcare-progress")]
+            problems += [f"{theme}: {p}" for p in clipped_controls(page)]
+            problems += [f"{theme}: contrast {p}" for p in text_contrast(page)[1]]
+            empty = progress.locator("td.cc-none").first  # "Best score: –" is not drawn on a stacked row
+            if empty.bounding_box()["width"] > 1:
+                problems.append(f"{theme}: a cell with nothing to say is drawn on the stacked rows")
+            screenshots.take(page, f"progress-800px-{theme}")
+        problems += [f"axe: {v}" for v in axe_violations(page)[1]]
+        tables = progress.get_by_role("table")
+        assert tables.count() >= 10, "a table per lesson and one of the graded assignments"
+        expect(tables.first.get_by_role("columnheader", name="Best score")).to_have_count(1)
+        expect(progress.get_by_role("rowheader", name="confidentiality", exact=True)).to_have_count(1)
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        set_theme(page, "light")
+    assert not problems, "\n".join(problems)
+
+
 def test_interview_answered_with_the_mouse(progress_page, page, lab, screenshots):
     interview = progress_page.locator(".clientcare-interview")
     bring_into_view(page, interview)
@@ -65,6 +102,9 @@ def test_interview_answered_with_the_mouse(progress_page, page, lab, screenshots
     box.fill("I would act in the client's best interest.")
     interview.get_by_role("button", name="Show model answers").click()
     expect(interview).to_contain_text("Advising")
+    points = interview.get_by_role("group", name="Tick the points your answer made")  # named for screen readers
+    expect(points.get_by_role("checkbox").first).to_be_visible()
+    assert points.get_by_role("checkbox").count() == interview.get_by_role("checkbox").count() >= 3
     interview.get_by_role("checkbox").first.check()
     interview.get_by_role("button", name="Finish and schedule").click()
     expect(interview.get_by_role("status")).to_contain_text("You made 1 of")
@@ -97,7 +137,7 @@ def test_the_course_review_queue_takes_a_rating(progress_page, page, lab):
     queue = progress_page.locator(".clientcare-flashcards")
     bring_into_view(page, queue)
     queue.get_by_role("button", name="Show answer").click()
-    queue.get_by_role("button", name="Easy", exact=True).click()
+    rating_button(queue, "Easy").click()
     expect(queue.get_by_role("status")).to_contain_text("Rated Easy")
     wait_for(lambda: any(record.get("schedules") for record in read_json(lab.learner_home / "flashcards.json").values()
                          if isinstance(record, dict)), "a schedule in flashcards.json")

@@ -13,7 +13,7 @@ from nbgrader.api import Gradebook
 from clientcare.instructor import results
 from clientcare.instructor.synthetic_gradebook import build_gradebook
 from nbgrader_reference import (reference_assignment_grades, reference_question_scores,
-                                reference_submission_scores)
+                                reference_submission_scores, statements)
 
 
 @pytest.fixture(scope="module")
@@ -50,24 +50,6 @@ def test_assignment_grades_equal_nbgraders(gradebook):
     assert ours["late"].eq(True).any() and (~ours["submitted"]).any()
     assert ours["student"].nunique() == 41 and ours["assignment"].nunique() == 4
     pd.testing.assert_frame_equal(ours, reference_assignment_grades(gradebook))
-
-
-def statements(read, *args) -> int:
-    """How many SQL statements ``read(*args)`` sends to the database."""
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    sent = []
-
-    def count(*_):
-        sent.append(1)
-
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
-        read(*args)
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
-    return len(sent)
 
 
 def test_the_number_of_queries_does_not_grow_with_the_cohort(gradebook, tmp_path):

@@ -60,8 +60,10 @@ def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path, released_temp
     started = time.monotonic()
     outcomes = {o.student: o for o in grade_cohort(course.root, ASSIGNMENT, workers=2, notebook_budget=6)}
     elapsed = time.monotonic() - started
-    # eight test cells call cost_lines: stock nbgrader would wait 30 s for each
-    assert elapsed < 60, f"grading took {elapsed:.0f} s"
+    # eight test cells call cost_lines: with only the per-cell timeout (30 s, as stock nbgrader) loopy alone
+    # would take 240 s; the notebook's budget (6 s) cuts it short. Half that is the bound, so a loaded
+    # machine's slower kernels do not fail the test but a budget that does not cut would.
+    assert elapsed < 120, f"grading took {elapsed:.0f} s: the 6 s notebook budget did not cut the loop short"
     assert "used its whole time budget (6 s)" in outcomes["loopy"].message
     assert outcomes["steady"].message == ""
     scores = question_scores(course.db_url, ASSIGNMENT).groupby("student")["score"].sum()

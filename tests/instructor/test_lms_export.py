@@ -1,11 +1,14 @@
 """Grades into an LMS, with the course's late policy: Canvas's and Moodle's import CSVs parsed back
-against the gradebook (every learner, every assignment, penalties applied).
+against the gradebook (every learner, every assignment, penalties applied), and the exports, read in
+bulk, equal to reading nbgrader's API learner by learner (tests/nbgrader_reference.py).
 
 The gradebook is synthetic (nbgrader's API, no kernels); the penalties are assigned by
 nbgrader's own AssignLatePenalties with the course's plugin, as `nbgrader autograde` does.
 """
 import csv
+import io
 import os
+import shutil
 import subprocess
 import sys
 from datetime import timedelta
@@ -20,8 +23,11 @@ from traitlets.config import Config
 from clientcare import cli
 from clientcare.instructor.course import tools_on_path
 from clientcare.instructor.late_policy import CourseLatePolicy
+from clientcare.instructor.lms import CanvasExport, MoodleExport, gradebook_results
+from clientcare.instructor.synthetic_gradebook import build_gradebook
 from clientcare.schedule import load_schedule
 
+from nbgrader_reference import reference_lms_results, statements
 from notebooks import REPO
 
 ASSIGNMENTS = {"confidentiality": {"share-check": 4.0, "retention": 6.0},
@@ -153,3 +159,90 @@ def test_a_learner_the_lms_cannot_match_is_named(gradebook, tmp_path, capsys):
     finally:
         with Gradebook(url) as gb:
             gb.remove_student("eve")
+
+
+def assign_late_penalties(url):
+    """nbgrader's own late-penalty step, with the course's policy, on every submitted notebook (as autograde does)."""
+    config = Config({"AssignLatePenalties": {"plugin_class": CourseLatePolicy}})
+    with Gradebook(url) as gb:
+        notebooks = [(sub.student.id, a.name, nb.name) for a in gb.assignments
+                     for sub in gb.assignment_submissions(a.name) for nb in sub.notebooks]
+    for student, assignment, notebook in notebooks:
+        resources = {"nbgrader": {"notebook": notebook, "assignment": assignment, "student": student, "db_url": url}}
+        AssignLatePenalties(config=config).preprocess(nbformat.v4.new_notebook(), resources)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    """A synthetic cohort with what the exports must get right: late penalties assigned by nbgrader,
+    missing submissions, learners with an LMS id and no email and with neither, a task cell, written
+    answers still waiting for a grader, and an assignment of two notebooks whose grade cells are not in
+    name order."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('lms-bulk') / 'gradebook.db'}"
+    build_gradebook(url, learners=24, assignments=3, tests=4, seed=11)
+    with Gradebook(url) as gb:
+        gb.add_student("zz-no-contact")  # no name, no email, no LMS id, no submissions
+        gb.update_or_create_student("learner-0002", lms_user_id="2002", email=None)
+        due = gb.find_assignment("assignment-3").duedate
+        gb.add_assignment("two-parts", duedate=due)
+        for notebook, cells in (("part-b", (("q2", 3.0), ("q0", 1.5))), ("part-a", (("q1", 2.0),))):
+            gb.add_notebook(notebook, "two-parts")
+            for cell, points in cells:
+                gb.add_grade_cell(cell, notebook, "two-parts", max_score=points, cell_type="code")
+        for student, hours in (("learner-0001", -2), ("learner-0003", 30)):
+            gb.add_submission("two-parts", student, timestamp=due + timedelta(hours=hours))
+            gb.find_grade("q1", "part-a", "two-parts", student).auto_score = 1.25
+            gb.find_grade("q2", "part-b", "two-parts", student).auto_score = 3.0
+        gb.db.commit()
+    assign_late_penalties(url)
+    return url
+
+
+def csv_text(rows):
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def test_the_exports_equal_nbgraders_api_learner_by_learner(cohort, tmp_path):
+    with Gradebook(cohort) as gb:
+        reference = reference_lms_results(gb)
+        assert gradebook_results(gb) == reference
+        chosen = (["learner-0003", "zz-no-contact", "learner-0002"], ["two-parts", "assignment-1"])
+        assert gradebook_results(gb, *chosen) == reference_lms_results(gb, *chosen)
+        for plugin in (CanvasExport, MoodleExport):
+            for per_question in (True, False):
+                path = tmp_path / f"{plugin.__name__}-{per_question}.csv"
+                plugin(to=str(path), per_question=per_question).export(gb)
+                expected = csv_text(plugin(per_question=per_question).rows(reference))
+                assert path.read_bytes() == expected.encode("utf-8"), (plugin.__name__, per_question)
+    # the cohort has what the comparison must cover
+    results = [(learner, a) for learner in reference for a in learner.assignments]
+    assert any(a.penalty > 0 and a.score == round(a.raw - a.penalty, 2) for _, a in results)
+    assert any(not a.submitted for _, a in results)
+    by_id = {learner.id: learner for learner in reference}
+    assert not (by_id["zz-no-contact"].email or by_id["zz-no-contact"].lms_user_id)
+    assert by_id["learner-0002"].lms_user_id == "2002" and by_id["learner-0002"].email == ""
+    two_parts = next(a for a in by_id["learner-0003"].assignments if a.name == "two-parts")
+    assert [q for q, _ in two_parts.questions] == ["part-a/q1", "part-b/q2", "part-b/q0"]
+    assert two_parts.by_question == {"part-a/q1": 1.25, "part-b/q2": 3.0, "part-b/q0": 0.0}
+    policy = load_schedule().policy  # 30 hours late: each notebook's penalty, summed
+    assert two_parts.penalty == pytest.approx(policy.penalty(1.25, 30 * 3600) + policy.penalty(3.0, 30 * 3600))
+    assert policy.penalty(1.25, 30 * 3600) > 0
+    assert any(q == "task-1" for a in by_id["learner-0001"].assignments for q in a.by_question)
+
+
+def test_the_exports_read_the_same_number_of_queries_whatever_the_cohorts_size(cohort, tmp_path):
+    small = tmp_path / "small.db"  # the same course with two learners left on the roll
+    shutil.copy(cohort.removeprefix("sqlite:///"), small)
+    with Gradebook(f"sqlite:///{small}") as gb:
+        for student in [s.id for s in gb.students][2:]:
+            gb.remove_student(student)
+    counts = {}
+    for url in (cohort, f"sqlite:///{small}"):
+        with Gradebook(url) as gb:
+            counts[url] = (statements(gradebook_results, gb), statements(reference_lms_results, gb), len(gb.students))
+    (bulk, learner_by_learner, learners), (small_bulk, _, small_learners) = counts.values()
+    assert (learners, small_learners) == (25, 2)
+    assert bulk == small_bulk
+    assert learner_by_learner > learners * 3  # nbgrader's API: one query or more per learner and assignment

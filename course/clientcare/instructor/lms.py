@@ -30,9 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 from nbgrader.plugins import ExportPlugin
 from traitlets import Bool
+
+from .results import roll_and_submissions
 
 
 @dataclass
@@ -67,27 +69,28 @@ def _questions(assignment: Any) -> list[tuple[str, float]]:
 
 def gradebook_results(gradebook: Gradebook, students: list[str] | None = None,
                       assignments: list[str] | None = None) -> list[LearnerResult]:
-    """Every learner on the roll with every assignment (``students``/``assignments`` narrow it)."""
+    """Every learner on the roll with every assignment (``students``/``assignments`` narrow it).
+
+    The assignments and their questions (a few rows per assignment) come from nbgrader's API, in its
+    order; the roll, the submissions, their penalties and grades are read in bulk by
+    ``results.roll_and_submissions`` (the same queries whatever the cohort's size), not learner by
+    learner: tests/instructor/test_lms_export.py checks the result equals walking nbgrader's API."""
     chosen = [a for a in gradebook.assignments if not assignments or a.name in assignments]
     shapes = {a.name: (a.max_score, _questions(a)) for a in chosen}
+    roll, submitted = roll_and_submissions(gradebook)
     learners = []
-    for student in sorted(gradebook.students, key=lambda s: s.id):
+    for student in sorted(roll, key=lambda s: s.id):
         if students and student.id not in students:
             continue
         results = []
         for assignment in chosen:
             result = AssignmentResult(assignment.name, *shapes[assignment.name])
-            try:
-                submission = gradebook.find_submission(assignment.name, student.id)
-            except MissingEntry:
-                submission = None
+            submission = submitted.get((student.id, assignment.name))
             if submission is not None:
-                result.submitted, result.raw = True, float(submission.score)
-                result.penalty = float(submission.late_submission_penalty or 0)
-                for notebook in submission.notebooks:
-                    for grade in notebook.grades:
-                        key = f"{notebook.name}/{grade.name}" if len(submission.notebooks) > 1 else grade.name
-                        result.by_question[key] = float(grade.score or 0)
+                result.submitted, result.raw, result.penalty = True, submission.score, submission.late_penalty
+                for notebook, question, score in submission.grades:
+                    key = f"{notebook}/{question}" if submission.notebooks > 1 else question
+                    result.by_question[key] = float(score or 0)
             results.append(result)
         learners.append(LearnerResult(student.id, student.first_name or "", student.last_name or "",
                                       student.email or "", str(student.lms_user_id or ""), results))
@@ -138,8 +141,11 @@ class LmsExport(ExportPlugin):
         raise NotImplementedError
 
     def export(self, gradebook: Gradebook) -> None:
-        learners = gradebook_results(gradebook, [str(s) for s in self.student] or None,
-                                     [str(a) for a in self.assignment] or None)
+        self.write(gradebook_results(gradebook, [str(s) for s in self.student] or None,
+                                     [str(a) for a in self.assignment] or None))
+
+    def write(self, learners: list[LearnerResult]) -> None:
+        """Write ``learners`` (from ``gradebook_results``) in this LMS's format to ``to``."""
         warning = unmatched_warning(learners)
         if warning:
             self.log.warning(warning)
@@ -193,7 +199,7 @@ def export_lms(db_url: str, folder: Path) -> tuple[tuple[Path, Path], str | None
     folder = Path(folder)
     paths = (folder / CanvasExport.default_file, folder / MoodleExport.default_file)
     with Gradebook(db_url) as gradebook:
-        for plugin, path in zip((CanvasExport, MoodleExport), paths):
-            plugin(to=str(path)).export(gradebook)
-        warning = unmatched_warning(gradebook_results(gradebook))
-    return paths, warning
+        learners = gradebook_results(gradebook)  # read once for both formats
+    for plugin, path in zip((CanvasExport, MoodleExport), paths):
+        plugin(to=str(path)).write(learners)
+    return paths, unmatched_warning(learners)

@@ -9,6 +9,8 @@ and 4 assignments that is the difference between minutes and about a second
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -19,9 +21,11 @@ _KIND = {"code": "autograded test", "markdown": "written answer"}
 
 
 class _Cohort:
-    """Everything the tables need, read in one pass over the gradebook (seven queries, whatever its size)."""
+    """Everything the tables need, read in one pass over the gradebook (seven queries, whatever its size).
 
-    def __init__(self, db_url: str, assignment: str | None = None):
+    ``source`` is a gradebook URL or an open ``Gradebook`` (an nbgrader export plugin is handed one)."""
+
+    def __init__(self, source: str | Gradebook, assignment: str | None = None):
         from nbgrader.api import (Assignment, BaseCell, Grade, GradeCell, Notebook, Student, SubmittedAssignment,
                                   SubmittedNotebook, TaskCell)
         from sqlalchemy import String, case, cast, func, literal, select, union_all
@@ -35,12 +39,13 @@ class _Cohort:
                    literal(table is GradeCell.__table__).label("grade_cell"))
             for table in (GradeCell.__table__, TaskCell.__table__))).subquery()
         in_submission = g.join(sn, g.c.notebook_id == sn.c.id)
-        with Gradebook(db_url) as gradebook:
+        with Gradebook(source) if isinstance(source, str) else nullcontext(source) as gradebook:
             run = gradebook.db.execute
             # in the order of Gradebook.assignments and Gradebook.students
             self.assignments = run(select(a.c.id, a.c.name, a.c.duedate).where(*only)
                                    .order_by(a.c.duedate, a.c.name)).all()
-            self.students = [row.id for row in run(select(st.c.id).order_by(st.c.last_name, st.c.first_name))]
+            roll = run(select(st.c.id, st.c.first_name, st.c.last_name, st.c.email, st.c.lms_user_id)
+                       .order_by(st.c.last_name, st.c.first_name)).all()
             self.cells = {row.id: row for row in run(
                 select(base.c.id, base.c.name, base.c.notebook_id, nb.c.assignment_id, graded_cells.c.max_score,
                        graded_cells.c.cell_type, graded_cells.c.grade_cell)
@@ -53,7 +58,7 @@ class _Cohort:
                 select(sn.c.assignment_id.label("id"), func.sum(score).label("score"),
                        func.sum(case((g.c.needs_manual_grade, 1), else_=0)).label("manual_grades"))
                 .select_from(in_submission).group_by(sn.c.assignment_id))}
-            submitted_notebooks = run(select(sn.c.assignment_id, sn.c.notebook_id)
+            submitted_notebooks = run(select(sn.c.assignment_id, sn.c.notebook_id, sn.c.late_submission_penalty)
                                       .join(sa, sa.c.id == sn.c.assignment_id).join(a, a.c.id == sa.c.assignment_id)
                                       .where(*only)).all()
             self.grades = run(
@@ -62,6 +67,8 @@ class _Cohort:
                 .select_from(in_submission.join(sa, sa.c.id == sn.c.assignment_id)
                              .join(a, a.c.id == sa.c.assignment_id).join(nb, nb.c.id == sn.c.notebook_id))
                 .where(*only)).all()
+        self.students = [row.id for row in roll]
+        self.roll = {row.id: row for row in roll}  # Student: first_name, last_name, email, lms_user_id
         self.score = {row.id: (totals[row.id].score if row.id in totals else 0.0) for row in self.submissions}
         self.manual_grades = {row.id: (totals[row.id].manual_grades if row.id in totals else 0)
                               for row in self.submissions}
@@ -73,8 +80,12 @@ class _Cohort:
             if cell.grade_cell and cell.cell_type == "code":
                 code_max[cell.notebook_id] = code_max.get(cell.notebook_id, 0.0) + cell.max_score
         self.auto_max: dict[str, float] = {}  # submission id -> sum of its notebooks' max_code_score
-        for submission_id, notebook_id in submitted_notebooks:
+        self.penalty: dict[str, float] = {}  # submission id -> SubmittedAssignment.late_submission_penalty
+        self.notebook_count: dict[str, int] = {}  # submission id -> len(SubmittedAssignment.notebooks)
+        for submission_id, notebook_id, penalty in submitted_notebooks:
             self.auto_max[submission_id] = self.auto_max.get(submission_id, 0.0) + code_max.get(notebook_id, 0.0)
+            self.penalty[submission_id] = self.penalty.get(submission_id, 0.0) + (penalty or 0.0)  # NULL counts 0
+            self.notebook_count[submission_id] = self.notebook_count.get(submission_id, 0) + 1
 
 
 def _seconds_late(submission) -> float:
@@ -147,6 +158,31 @@ def assignment_grades(db_url: str) -> pd.DataFrame:
     columns = ["student", "assignment", "submitted", "score", "max_score", "timestamp", "duedate",
                "seconds_late", "late", "needs_manual_grade"]
     return pd.DataFrame(rows, columns=columns).sort_values(["assignment", "student"], ignore_index=True)
+
+
+@dataclass
+class Submission:
+    """One learner's submission of one assignment, as nbgrader's ``SubmittedAssignment`` gives it."""
+
+    score: float                # SubmittedAssignment.score (before any late penalty)
+    late_penalty: float         # SubmittedAssignment.late_submission_penalty (0 when none was assigned)
+    notebooks: int              # len(SubmittedAssignment.notebooks)
+    grades: list[tuple[str, str, float | None]] = field(default_factory=list)  # (notebook, cell, Grade.score)
+
+
+def roll_and_submissions(source: str | Gradebook) -> tuple[list, dict[tuple[str, str], Submission]]:
+    """The roll (each learner's ``id, first_name, last_name, email, lms_user_id``, in the order of
+    ``Gradebook.students``) and every submission keyed by ``(student, assignment)``, in bulk: the
+    same queries as the tables above, whatever the cohort's size. ``source`` is a gradebook URL or an
+    open ``Gradebook``."""
+    cohort = _Cohort(source)
+    submissions = {(row.student_id, row.assignment): Submission(
+        float(cohort.score[row.id]), float(cohort.penalty.get(row.id, 0.0)), cohort.notebook_count.get(row.id, 0))
+        for row in cohort.submissions}
+    for grade in cohort.grades:
+        submissions[(grade.student_id, grade.assignment)].grades.append(
+            (grade.notebook, cohort.cells[grade.cell_id].name, grade.score))
+    return [cohort.roll[student] for student in cohort.students], submissions
 
 
 def export_grades(db_url: str, folder: Path) -> tuple[Path, Path]:

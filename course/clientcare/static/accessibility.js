@@ -2,7 +2,10 @@
 // - a box with class `cc-group` is a group (a radiogroup if it holds radio buttons) named by the
 //   element whose id is given by its class `cc-name-<id>` (the question);
 // - a slider with class `cc-name-<id>` is named by that element, or else by its own description;
-// - a toggle button says whether it is pressed (aria-pressed), as its colour does.
+// - a toggle button says whether it is pressed (aria-pressed), as its colour does;
+// - keyboard focus never falls to the page when an action disables, hides or removes the control
+//   that had it (the last flashcard rated, the last interview question finished): it moves to the
+//   widget's message of what happened (its role="status"), which a screen reader then reads.
 // Loaded once per page (clientcare/style.py); it follows the widgets as they are drawn and redrawn.
 (function () {
   if (window.__clientcareAccessibility) {
@@ -48,6 +51,27 @@
       if (button.getAttribute('aria-pressed') !== pressed) button.setAttribute('aria-pressed', pressed);
     });
   }
+  let focused = null; // the course control that last had keyboard focus, and its widget
+  let focusedWidget = null;
+  document.addEventListener('focusin', function (event) {
+    const widget = event.target.closest ? event.target.closest('.clientcare') : null;
+    focused = widget ? event.target : null;
+    focusedWidget = widget;
+  });
+  function gone(el) {
+    return !el.isConnected || el.disabled || !el.getClientRects().length;
+  }
+  function keepFocus() {
+    const active = document.activeElement;
+    if (!focused || (active && active !== document.body && active !== focused)) return;
+    if (!gone(focused)) return;
+    const widget = focusedWidget && focusedWidget.isConnected ? focusedWidget : null;
+    const message = widget && [...widget.querySelectorAll('[role="status"], [role="alert"]')]
+      .filter(function (el) { return el.getClientRects().length && el.textContent.trim(); }).pop();
+    if (!message) return;
+    if (!message.hasAttribute('tabindex')) message.setAttribute('tabindex', '-1');
+    message.focus();
+  }
   let queued = false;
   function schedule() {
     if (queued) return;
@@ -55,6 +79,7 @@
     requestAnimationFrame(function () {
       queued = false;
       apply();
+      keepFocus();
     });
   }
   new MutationObserver(function (mutations) {
@@ -65,7 +90,8 @@
         return;
       }
     }
-  }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['class'] });
+  }).observe(document.body, { subtree: true, childList: true, attributes: true,
+                               attributeFilter: ['class', 'disabled', 'style'] });
   window.__clientcareAccessibility = apply;
   apply();
 })();
