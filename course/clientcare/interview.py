@@ -30,7 +30,7 @@ from .content import (
 )
 from .registry import progress_row
 from .store import LearnerFile
-from .style import heading, themed
+from .style import heading, name_group, new_id, themed
 
 LEARNER_FILE = "interviews"
 LEVELS = (("knowing", "Knowing"), ("applying", "Applying"), ("advising", "Advising"))
@@ -315,6 +315,8 @@ class InterviewView(widgets.VBox):
                                             tooltip="Compare your answer with model answers and a checklist")
         self.models = widgets.HTML()
         self.checklist = widgets.VBox()
+        self.points_id = new_id("points")  # the checklist is a group named by its heading
+        name_group(self.checklist, self.points_id)
         self.finish_button = widgets.Button(description="Finish and schedule", icon="check",
                                             tooltip="Save the points you made; the question comes back when it is due")
         self.note = widgets.HTML()
@@ -385,7 +387,8 @@ class InterviewView(widgets.VBox):
         self.after.layout.display = "" if session.revealed else "none"
         if session.revealed:
             self.models.value = models_html(current.question)
-            intro = widgets.HTML("<h4 class='cc-subtitle'>Tick the points your answer made</h4>")
+            intro = widgets.HTML(heading("Tick the points your answer made", 4, element_id=self.points_id,
+                                         css="cc-subtitle"))
             boxes = [widgets.Checkbox(description=point, indent=False, value=False,
                                       layout=widgets.Layout(width="100%")) for point in current.question.checklist]
             self.checklist.children = [intro, *boxes]

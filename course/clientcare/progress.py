@@ -202,7 +202,8 @@ def stacking_table(label: str, columns: Sequence[str], rows: Iterable[Sequence[s
                    wide: Sequence[str] = ()) -> str:
     """A table that never needs scrolling sideways: columns while its output area is wide enough; in a
     narrow one (an 800 px window with the file browser open) each row stacks, the row's heading first,
-    then each cell after its column's name (``clientcare.css``, a container query on ``cc-stack``).
+    then each cell after its column's name (``clientcare.css``, a container query on ``cc-stack``); a cell
+    with nothing to say ("–" or empty) is then left out of sight, not out of the table.
 
     ``rows`` hold each cell's HTML (already escaped), in ``columns`` order; the cell at ``row_header``
     names its row; cells of the ``wide`` columns take a whole line when stacked. The table, row and
@@ -216,7 +217,8 @@ def stacking_table(label: str, columns: Sequence[str], rows: Iterable[Sequence[s
             if number == row_header:
                 out.append(f"<th scope='row' role='rowheader' class='cc-text-cell'>{cell}</th>")
             else:
-                css = ' class="cc-wide"' if name in wide else ""
+                classes = [css for css, applies in (("cc-wide", name in wide), ("cc-none", cell in ("", "–"))) if applies]
+                css = f' class="{" ".join(classes)}"' if classes else ""
                 out.append(f"<td role='cell' data-label='{html.escape(name, quote=True)}'{css}>{cell}</td>")
         body.append(f"<tr role='row'>{''.join(out)}</tr>")
     return (f'<div class="cc-stack"><table class="cc-table cc-progress-table cc-stacking" role="table" '

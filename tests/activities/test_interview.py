@@ -125,6 +125,9 @@ def test_widget_answer_then_models_and_checklist_then_schedule(learner_home):
         assert level in view.models.value
     boxes = view.checklist.children[1:]
     assert [box.description for box in boxes] == list(POINTS)
+    # the tick boxes are a group named by the heading above them (accessibility.js gives the role)
+    assert {"cc-group", f"cc-name-{view.points_id}"} <= set(view.checklist._dom_classes)
+    assert f'id="{view.points_id}">Tick the points your answer made</h4>' in view.checklist.children[0].value
     for box in boxes[:3]:
         box.value = True
     view.finish_button.click()
