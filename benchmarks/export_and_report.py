@@ -13,7 +13,8 @@ two written answers per assignment, most learners submitting, some late) and tim
 3. ``clientcare export`` (the two grade CSVs and the two LMS CSVs);
 4. ``clientcare report`` (the report notebook run in a kernel, plots included, saved as HTML);
 5. nbgrader's formgrader on the same gradebook: a Jupyter server with the formgrader extension,
-   bound to 127.0.0.1 with a throwaway token and stopped afterwards, in a course folder holding the
+   bound to 127.0.0.1 with a throwaway token and stopped afterwards, in a course folder (course id and
+   exchange set as the course's ``nbgrader_config.py`` sets them) holding the
    ``source/``, ``submitted/`` (with ``timestamp.txt``) and ``autograded/`` folders the gradebook's
    submissions imply; each gradebook API endpoint its pages call is requested twice (the first
    request also opens the gradebook), then twice again after adding the foreign-key indexes of
@@ -136,9 +137,12 @@ def formgrader(db_url: str, scratch: Path, repeat: int = 2, indexes: bool = True
 
     course = scratch / "formgrader-course"
     course.mkdir()
+    exchange = scratch / "exchange"  # as the course's nbgrader_config.py: a course id and a working exchange
+    (exchange / "clientcare" / "outbound").mkdir(parents=True)
     (course / "nbgrader_config.py").write_text(
         f"c = get_config()  # noqa: F821\nc.CourseDirectory.root = {str(course)!r}\n"
-        f"c.CourseDirectory.db_url = {db_url!r}\n")
+        f"c.CourseDirectory.db_url = {db_url!r}\nc.CourseDirectory.course_id = 'clientcare'\n"
+        f"c.Exchange.root = {str(exchange)!r}\nc.Exchange.path_includes_course = True\n")
     notebooks = course_folders(db_url, course)
     assignment, notebook = notebooks[-1]
     with Gradebook(db_url) as gradebook:
@@ -214,6 +218,8 @@ def requests(get, endpoints, expected, repeat: int, label: str):
             kind = endpoint.split("/")[0]
             if kind in expected and size != expected[kind]:  # every submission counted as autograded
                 raise RuntimeError(f"/formgrader/api/{endpoint} gave {size} rows, not {expected[kind]}")
+            if kind == "assignments" and not all(assignment["releaseable"] for assignment in answer):
+                raise RuntimeError("formgrader does not see the exchange: assignments are not releaseable")
             rows.append((f"/formgrader/api/{kind} ({page}; {size} rows)"
                          + ("" if attempt == 0 else ", again") + label, seconds))
             print(f"  {rows[-1][0]}: {seconds:.2f} s", flush=True)
