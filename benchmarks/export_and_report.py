@@ -16,7 +16,8 @@ two written answers per assignment, most learners submitting, some late) and tim
    bound to 127.0.0.1 with a throwaway token and stopped afterwards, in a course folder holding the
    ``source/``, ``submitted/`` (with ``timestamp.txt``) and ``autograded/`` folders the gradebook's
    submissions imply; each gradebook API endpoint its pages call is requested twice (the first
-   request also opens the gradebook).
+   request also opens the gradebook), then twice again after adding the foreign-key indexes of
+   ``clientcare.instructor.gradebook_indexes`` (which nbgrader's schema lacks).
 
 The times "before" of export and report are estimated as their times now plus the difference between
 the two ways of reading (the report notebook reads the tables once, in its first cell). The learner
@@ -128,8 +129,9 @@ def course_folders(db_url: str, course: Path) -> list[tuple[str, str]]:
     return sorted({(assignment, notebook) for _, assignment, notebook, _ in notebooks})
 
 
-def formgrader(db_url: str, scratch: Path, repeat: int = 2):
-    """Time formgrader's gradebook API endpoints on the gradebook, in a Jupyter server started and stopped here."""
+def formgrader(db_url: str, scratch: Path, repeat: int = 2, indexes: bool = True):
+    """Time formgrader's gradebook API endpoints on the gradebook, in a Jupyter server started and stopped here:
+    on the gradebook as nbgrader makes it, then (``indexes``) again after ``gradebook_indexes.add_indexes``."""
     from nbgrader.api import Gradebook
 
     course = scratch / "formgrader-course"
@@ -183,16 +185,14 @@ def formgrader(db_url: str, scratch: Path, repeat: int = 2):
                     raise RuntimeError("the Jupyter server did not start:\n"
                                        + (scratch / "formgrader.log").read_text()[-3000:])
                 time.sleep(0.5)
-        for endpoint, page in endpoints:
-            for attempt in range(repeat):
-                answer, seconds = timed(get, f"/formgrader/api/{endpoint}")
-                size = len(answer) if isinstance(answer, list) else 1
-                kind = endpoint.split("/")[0]
-                if kind in expected and size != expected[kind]:  # every submission counted as autograded
-                    raise RuntimeError(f"/formgrader/api/{endpoint} gave {size} rows, not {expected[kind]}")
-                rows.append((f"/formgrader/api/{endpoint.split('/')[0]} ({page}; {size} rows)"
-                             + ("" if attempt == 0 else ", again"), seconds))
+        for indexed in (False, True) if indexes else (False,):
+            if indexed:  # the same server, gradebook and requests, after adding the foreign-key indexes
+                from clientcare.instructor.gradebook_indexes import add_indexes
+
+                _, seconds = timed(add_indexes, db_url)
+                rows.append(("adding clientcare's foreign-key indexes (gradebook_indexes)", seconds))
                 print(f"  {rows[-1][0]}: {seconds:.2f} s", flush=True)
+            rows.extend(requests(get, endpoints, expected, repeat, " [indexed]" if indexed else ""))
     finally:
         server.terminate()
         try:
@@ -201,6 +201,22 @@ def formgrader(db_url: str, scratch: Path, repeat: int = 2):
             server.kill()
             server.wait()
         log.close()
+    return rows
+
+
+def requests(get, endpoints, expected, repeat: int, label: str):
+    """Each endpoint ``repeat`` times; the row counts checked against the gradebook's."""
+    rows = []
+    for endpoint, page in endpoints:
+        for attempt in range(repeat):
+            answer, seconds = timed(get, f"/formgrader/api/{endpoint}")
+            size = len(answer) if isinstance(answer, list) else 1
+            kind = endpoint.split("/")[0]
+            if kind in expected and size != expected[kind]:  # every submission counted as autograded
+                raise RuntimeError(f"/formgrader/api/{endpoint} gave {size} rows, not {expected[kind]}")
+            rows.append((f"/formgrader/api/{kind} ({page}; {size} rows)"
+                         + ("" if attempt == 0 else ", again") + label, seconds))
+            print(f"  {rows[-1][0]}: {seconds:.2f} s", flush=True)
     return rows
 
 
@@ -215,6 +231,9 @@ def main() -> int:
                         help="time the LMS exports' learner-by-learner read on the first N learners of the roll and "
                              "scale it to the whole roll (default: the whole roll; 0: skip it)")
     parser.add_argument("--skip-formgrader", action="store_true", help="do not time formgrader's API")
+    parser.add_argument("--skip-indexes", action="store_true",
+                        help="time formgrader only on the gradebook as nbgrader makes it, not again with the "
+                             "foreign-key indexes of clientcare.instructor.gradebook_indexes")
     args = parser.parse_args()
 
     import pandas as pd
@@ -268,7 +287,7 @@ def main() -> int:
             rows.append(("clientcare report before (estimated: + reference reading)", report - bulk + reference))
         if not args.skip_formgrader:
             print("formgrader's gradebook API:", flush=True)
-            rows.extend(formgrader(db_url, scratch))
+            rows.extend(formgrader(db_url, scratch, indexes=not args.skip_indexes))
         size = (scratch / "export" / "grades-by-question.csv").stat().st_size
         print(f"\n{args.learners} learners x {args.assignments} assignments, {os.cpu_count()} cores, "
               f"load average {os.getloadavg()[0]:.1f} at the end")
