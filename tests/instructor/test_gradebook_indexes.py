@@ -73,3 +73,20 @@ def test_a_missing_or_foreign_database_is_named_and_left_alone(tmp_path, capsys)
     sqlite3.connect(other).execute("CREATE TABLE grade (id TEXT)").connection.close()
     assert main(["--db-url", f"sqlite:///{other}"]) == 1
     assert "is not an nbgrader gradebook" in capsys.readouterr().err and indexes(other) == set()
+
+
+@pytest.mark.slow  # generates an assignment with nbgrader (about 15 s)
+def test_clientcare_release_gives_a_new_gradebook_the_indexes(tmp_path, capsys):
+    """An instructor who never heard of the indexes gets them: `clientcare release` adds them to the
+    gradebook it creates, once."""
+    from clientcare import cli
+    from clientcare.instructor.course import make_scratch_course
+    from notebooks import REPO
+
+    course = make_scratch_course(tmp_path / "course", REPO)
+    assert cli.main(["release", "confidentiality", "--course", str(course.root)]) == 0
+    path = course.root / "gradebook.db"
+    assert {index_name(t, c) for t, c in FOREIGN_KEYS} <= indexes(path)
+    assert "Added the indexes formgrader needs" in capsys.readouterr().out
+    assert cli.main(["release", "confidentiality", "--course", str(course.root)]) == 0
+    assert "Added the indexes" not in capsys.readouterr().out  # once
