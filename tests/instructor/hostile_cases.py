@@ -571,6 +571,15 @@ CASES = {
     # a written answer that made rendering quadratic: feedback for the whole assignment took minutes per such answer
     "markup-bomb-essay": Case(ETHICS, ALL, written("justify-safeguards", "[" * 20000 + "x" + "]" * 20000 + " "
                                                    + "*a " * 3000 + "b" + " a*" * 3000), 25, "", "", "6"),
+    # saved by older Jupyters: nbformat 4.0 (no cell ids) and nbformat 3 (worksheets)
+    "saved-as-nbformat-4.0": Case(PRIVACY, ALL, None, 28, "", "", "10", raw=lambda data: _nbformat_4_0(data)),
+    "saved-as-nbformat-3": Case(KPIS, ALL, None, 31, "", "", "10",
+                                raw=lambda data: nbformat.convert(nbformat.from_dict(data), 3)),
+    # a function name typed with a Cyrillic letter (copied from a PDF): its tests fail, as in Jupyter, and the
+    # message names the learner's own name
+    "lookalike-function-name": Case(FEE, ALL, replace("staged-invoices", "def staged_invoices(",
+                                                      "def staged_invoi\u0441es("), 31,
+                                    "another alphabet", "another alphabet", "10"),
     # half a character printed, and returned: only what cannot be sent fails
     "surrogate-in-output": Case(KPIS, ALL, extra('print("caf\\udce9")', after="csat"), 31, "", "", "8"),
     "surrogate-in-result": Case(FEE, ALL, replace("scope-options", '"option": chr(ord("A") + step)',
@@ -583,3 +592,10 @@ def _strip_cell_metadata(nb):
     for cell in nb.cells:
         cell.metadata = {}
     return nb
+
+
+def _nbformat_4_0(data):
+    data["nbformat_minor"] = 0
+    for cell in data["cells"]:
+        cell.pop("id", None)
+    return data

@@ -307,3 +307,19 @@ def test_replies_that_take_long_to_read_are_charged_and_a_reply_of_the_wrong_sha
     judge(nb, tmp_path, notebook_budget=3.0)
     assert sum(scores(nb).values()) < 8 and len(read) < 8 * 4  # each test reads 4 replies: the budget stopped it
     assert any("used its whole time budget" in n for n in notes_of(nb))
+
+
+def test_a_name_that_only_looks_like_the_one_the_tests_call_is_named_to_the_learner(tmp_path):
+    # 'сsat' with a Cyrillic 'с' (text copied from a PDF), 'Nps' in another case: not the names the tests call,
+    # so their tests fail (as in Jupyter), and the message says which of the learner's names it was
+    nb = notebook(
+        cell("answer", "def \u0441sat(v):\n    return v\ndef Nps(v):\n    return v", "kpis"),
+        cell("test", "assert csat(1) == 1", "t-csat"),
+        cell("test", "assert nps(1) == 1", "t-nps"),
+        cell("test", "assert missing(1) == 1", "t-missing"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-csat": 0, "t-nps": 0, "t-missing": 0}
+    assert "they define '\u0441sat'" in shown(nb, "t-csat") and "another alphabet" in shown(nb, "t-csat")
+    assert "they define 'Nps'" in shown(nb, "t-nps") and "case" in shown(nb, "t-nps")
+    assert "missing is not defined by your answers (write it" in shown(nb, "t-missing")

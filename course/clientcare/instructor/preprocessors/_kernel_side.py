@@ -56,6 +56,27 @@ class _Capped(_io.TextIOBase):
         return _Capped._null
 
 
+# Letters of other alphabets that look like Latin ones (text copied from a PDF or typed with another keyboard)
+_LOOKALIKES = dict(zip("аеорсухіјѕԁһӏԛԝкɡαονικρτυχε", "aeopcyxijsdhlqwkgaovikptuxe"))
+
+
+def _skeleton(name):
+    import unicodedata as _unicodedata
+
+    text = _unicodedata.normalize("NFKD", str(name)).casefold()
+    text = "".join(_LOOKALIKES.get(ch, ch) for ch in text if not _unicodedata.combining(ch))
+    return text.replace("-", "_")
+
+
+def _near_miss(name, namespace):
+    """A name of the learner's own that only looks like ``name`` (another case, letters of another alphabet)."""
+    wanted = _skeleton(name)
+    for other in list(namespace)[:5000]:
+        if type(other) is str and other != name and not other.startswith("_") and _skeleton(other) == wanted:
+            return other[:80]
+    return None
+
+
 class Server:
     def __init__(self, namespace):
         self.ns = namespace
@@ -111,7 +132,7 @@ class Server:
         answer = {}
         for name in self._request(text):
             if name not in self.ns:
-                answer[name] = ["missing", None]
+                answer[name] = ["missing", _near_miss(name, self.ns)]
                 continue
             value = self.ns[name]
             if callable(value) and not isinstance(value, type):

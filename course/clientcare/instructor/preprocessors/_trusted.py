@@ -163,6 +163,7 @@ class Session:
         self.pushed: dict[str, str] = {}    # name -> encoding last sent to the kernel
         self.injected: set[str] = set()     # learner names copied into the namespace for the current test
         self.missing: set[str] = set()
+        self.near: dict[str, str] = {}      # a missing name -> a learner name that only looks like it
         self.deadline = 0.0
         self.watch: set[str] = set()         # setup names the current test reads (re-sent when they change)
         self.events: list[tuple] = []        # (what, function, detail) for the notes
@@ -241,7 +242,7 @@ class Session:
         self.dirty = {}
         for name in self.injected:
             self.ns.pop(name, None)
-        self.injected, self.missing = set(), set()
+        self.injected, self.missing, self.near = set(), set(), {}
         names = referenced_names(source)
         self.watch = names & self.setup_names
         wanted = sorted(n for n in names if n not in self.ns and not hasattr(builtins, n))
@@ -266,6 +267,8 @@ class Session:
                     self.events.append(("unusable", name, str(value), "", False))
                 else:
                     self.missing.add(name)
+                    if type(value) is str and value:
+                        self.near[name] = value
         return list(changed)
 
     def finish(self, deadline: float) -> None:

@@ -415,6 +415,14 @@ class _Run:
             return "NotImplementedError", f"{call[0]}() is still to write (it raises NotImplementedError)", real
         if isinstance(error, NameError) and getattr(error, "name", None) in self.session.missing:
             name = error.name
+            near = self.session.near.get(name)
+            if near:
+                why = ("only the case of its letters differs" if near.casefold() == name.casefold() else
+                       "some of its letters only look the same: they are from another alphabet")
+                near = self.theirs(near)
+                self.note(f"'{where}': {name} is not defined, but your answers define {near!r}: {why}")
+                return "NameError", (f"{name} is not defined by your answers; they define {near!r}, which is "
+                                     f"not the same name ({why}): write it with exactly the letters {name!r}"), real
             return "NameError", (f"{name} is not defined by your answers (write it in its answer cell, "
                                  "with that exact name, and make sure the cell runs)"), real
         if isinstance(error, (NotPlainResult, LearnerError)) and not hidden:
