@@ -13,10 +13,12 @@ two written answers per assignment, most learners submitting, some late) and tim
 3. ``clientcare export`` (the two grade CSVs and the two LMS CSVs);
 4. ``clientcare report`` (the report notebook run in a kernel, plots included, saved as HTML);
 5. nbgrader's formgrader on the same gradebook: a Jupyter server with the formgrader extension,
-   bound to 127.0.0.1 with a throwaway token and stopped afterwards, in a course folder holding the
+   bound to 127.0.0.1 with a throwaway token and stopped afterwards, in a course folder (course id and
+   exchange set as the course's ``nbgrader_config.py`` sets them) holding the
    ``source/``, ``submitted/`` (with ``timestamp.txt``) and ``autograded/`` folders the gradebook's
    submissions imply; each gradebook API endpoint its pages call is requested twice (the first
-   request also opens the gradebook).
+   request also opens the gradebook), then twice again after adding the foreign-key indexes of
+   ``clientcare.instructor.gradebook_indexes`` (which nbgrader's schema lacks).
 
 The times "before" of export and report are estimated as their times now plus the difference between
 the two ways of reading (the report notebook reads the tables once, in its first cell). The learner
@@ -128,15 +130,19 @@ def course_folders(db_url: str, course: Path) -> list[tuple[str, str]]:
     return sorted({(assignment, notebook) for _, assignment, notebook, _ in notebooks})
 
 
-def formgrader(db_url: str, scratch: Path, repeat: int = 2):
-    """Time formgrader's gradebook API endpoints on the gradebook, in a Jupyter server started and stopped here."""
+def formgrader(db_url: str, scratch: Path, repeat: int = 2, indexes: bool = True):
+    """Time formgrader's gradebook API endpoints on the gradebook, in a Jupyter server started and stopped here:
+    on the gradebook as nbgrader makes it, then (``indexes``) again after ``gradebook_indexes.add_indexes``."""
     from nbgrader.api import Gradebook
 
     course = scratch / "formgrader-course"
     course.mkdir()
+    exchange = scratch / "exchange"  # as the course's nbgrader_config.py: a course id and a working exchange
+    (exchange / "clientcare" / "outbound").mkdir(parents=True)
     (course / "nbgrader_config.py").write_text(
         f"c = get_config()  # noqa: F821\nc.CourseDirectory.root = {str(course)!r}\n"
-        f"c.CourseDirectory.db_url = {db_url!r}\n")
+        f"c.CourseDirectory.db_url = {db_url!r}\nc.CourseDirectory.course_id = 'clientcare'\n"
+        f"c.Exchange.root = {str(exchange)!r}\nc.Exchange.path_includes_course = True\n")
     notebooks = course_folders(db_url, course)
     assignment, notebook = notebooks[-1]
     with Gradebook(db_url) as gradebook:
@@ -183,16 +189,14 @@ def formgrader(db_url: str, scratch: Path, repeat: int = 2):
                     raise RuntimeError("the Jupyter server did not start:\n"
                                        + (scratch / "formgrader.log").read_text()[-3000:])
                 time.sleep(0.5)
-        for endpoint, page in endpoints:
-            for attempt in range(repeat):
-                answer, seconds = timed(get, f"/formgrader/api/{endpoint}")
-                size = len(answer) if isinstance(answer, list) else 1
-                kind = endpoint.split("/")[0]
-                if kind in expected and size != expected[kind]:  # every submission counted as autograded
-                    raise RuntimeError(f"/formgrader/api/{endpoint} gave {size} rows, not {expected[kind]}")
-                rows.append((f"/formgrader/api/{endpoint.split('/')[0]} ({page}; {size} rows)"
-                             + ("" if attempt == 0 else ", again"), seconds))
+        for indexed in (False, True) if indexes else (False,):
+            if indexed:  # the same server, gradebook and requests, after adding the foreign-key indexes
+                from clientcare.instructor.gradebook_indexes import add_indexes
+
+                _, seconds = timed(add_indexes, db_url)
+                rows.append(("adding clientcare's foreign-key indexes (gradebook_indexes)", seconds))
                 print(f"  {rows[-1][0]}: {seconds:.2f} s", flush=True)
+            rows.extend(requests(get, endpoints, expected, repeat, " [indexed]" if indexed else ""))
     finally:
         server.terminate()
         try:
@@ -201,6 +205,24 @@ def formgrader(db_url: str, scratch: Path, repeat: int = 2):
             server.kill()
             server.wait()
         log.close()
+    return rows
+
+
+def requests(get, endpoints, expected, repeat: int, label: str):
+    """Each endpoint ``repeat`` times; the row counts checked against the gradebook's."""
+    rows = []
+    for endpoint, page in endpoints:
+        for attempt in range(repeat):
+            answer, seconds = timed(get, f"/formgrader/api/{endpoint}")
+            size = len(answer) if isinstance(answer, list) else 1
+            kind = endpoint.split("/")[0]
+            if kind in expected and size != expected[kind]:  # every submission counted as autograded
+                raise RuntimeError(f"/formgrader/api/{endpoint} gave {size} rows, not {expected[kind]}")
+            if kind == "assignments" and not all(assignment["releaseable"] for assignment in answer):
+                raise RuntimeError("formgrader does not see the exchange: assignments are not releaseable")
+            rows.append((f"/formgrader/api/{kind} ({page}; {size} rows)"
+                         + ("" if attempt == 0 else ", again") + label, seconds))
+            print(f"  {rows[-1][0]}: {seconds:.2f} s", flush=True)
     return rows
 
 
@@ -215,6 +237,9 @@ def main() -> int:
                         help="time the LMS exports' learner-by-learner read on the first N learners of the roll and "
                              "scale it to the whole roll (default: the whole roll; 0: skip it)")
     parser.add_argument("--skip-formgrader", action="store_true", help="do not time formgrader's API")
+    parser.add_argument("--skip-indexes", action="store_true",
+                        help="time formgrader only on the gradebook as nbgrader makes it, not again with the "
+                             "foreign-key indexes of clientcare.instructor.gradebook_indexes")
     args = parser.parse_args()
 
     import pandas as pd
@@ -268,7 +293,7 @@ def main() -> int:
             rows.append(("clientcare report before (estimated: + reference reading)", report - bulk + reference))
         if not args.skip_formgrader:
             print("formgrader's gradebook API:", flush=True)
-            rows.extend(formgrader(db_url, scratch))
+            rows.extend(formgrader(db_url, scratch, indexes=not args.skip_indexes))
         size = (scratch / "export" / "grades-by-question.csv").stat().st_size
         print(f"\n{args.learners} learners x {args.assignments} assignments, {os.cpu_count()} cores, "
               f"load average {os.getloadavg()[0]:.1f} at the end")

@@ -71,8 +71,26 @@ def _release(args: argparse.Namespace) -> int:
         print(f"[{number}/{len(names)}] nbgrader generate_assignment {name}", flush=True)
         course.nbgrader("generate_assignment", name, "--force")
     sync_gradebook(course.db_url, schedule, names)
+    _index_gradebook(course.db_url)
     print(f"{course.root / 'release'} regenerated for {len(names)} assignment(s). Commit it with the source change.")
     return 0
+
+
+def _index_gradebook(db_url: str) -> None:
+    """Give the gradebook the indexes formgrader needs on a large cohort (once; a note, never a failure)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .instructor.gradebook_indexes import add_indexes
+
+    try:
+        created = add_indexes(db_url)
+    except SQLAlchemyError as error:  # e.g. a PostgreSQL account that does not own the tables
+        print(f"note: the gradebook's indexes for formgrader were not added ({type(error).__name__}: "
+              f"{str(error).splitlines()[0]}); run `python -m clientcare.instructor.gradebook_indexes` "
+              "as the gradebook's owner", file=sys.stderr)
+        return
+    if created:
+        print(f"Added the indexes formgrader needs on a large cohort to the gradebook: {', '.join(created)}")
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -103,6 +121,7 @@ def _grade(args: argparse.Namespace) -> int:
 
     if gradebook_has(course.db_url, args.assignment):  # else grading stops with what to run first
         sync_gradebook(course.db_url, load_schedule(), [args.assignment])  # lateness from the due dates file
+        _index_gradebook(course.db_url)
     if args.new_only:
         from .instructor.config import sqlite_path
         from .instructor.incremental import new_submissions

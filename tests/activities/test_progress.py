@@ -223,3 +223,41 @@ def test_graded_assignments_with_where_the_learner_is(tmp_path):
     assert rows["confidentiality"]["link"].endswith("/feedback/2026-11-30 10:00:00.000000 UTC/confidentiality.html")
     text = assignments_html(list(rows.values()))
     assert "Read your feedback" in text and "Open the assignment" in text
+
+
+def test_tables_name_every_cell_by_its_column_so_they_can_stack(course):
+    """In a narrow output area each row stacks (clientcare.css): every cell carries its column's name to show
+    beside it, and the table, row and cell roles are explicit, so a screen reader still has a table."""
+    from html.parser import HTMLParser
+
+    from clientcare.progress import ACTIVITY_COLUMNS, ASSIGNMENT_COLUMNS
+
+    class Tables(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tables = []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "table":
+                self.tables.append({"role": attrs.get("role"), "label": attrs.get("aria-label"), "rows": []})
+            elif tag == "tr":
+                self.tables[-1]["rows"].append([])
+            elif tag in ("th", "td"):
+                self.tables[-1]["rows"][-1].append((tag, attrs.get("role"), attrs.get("scope"), attrs.get("data-label")))
+
+    assignments = [{"name": "fee-proposals", "due": "", "status": "Fetched, not submitted", "link": "", "link_text": ""}]
+    parser = Tables()
+    parser.feed(progress_html(progress_summary(), titles={}, files={}, assignments=assignments))
+    assert [t["label"] for t in parser.tables] == [
+        "Lesson 1: your activities", "Lesson 2: your activities", "Across the course: your activities",
+        "Graded assignments"]
+    for table in parser.tables:
+        columns = ASSIGNMENT_COLUMNS if table["label"] == "Graded assignments" else ACTIVITY_COLUMNS
+        header, *rows = table["rows"]
+        assert table["role"] == "table" and header == [("th", "columnheader", "col", None)] * len(columns)
+        for row in rows:
+            assert len(row) == len(columns)
+            for (tag, role, scope, label), column in zip(row, columns):
+                assert (tag, role, scope) == ("th", "rowheader", "row") or (tag, role, label) == ("td", "cell", column)
+            assert sum(1 for cell in row if cell[1] == "rowheader") == 1

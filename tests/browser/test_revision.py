@@ -102,6 +102,9 @@ def test_interview_answered_with_the_mouse(progress_page, page, lab, screenshots
     box.fill("I would act in the client's best interest.")
     interview.get_by_role("button", name="Show model answers").click()
     expect(interview).to_contain_text("Advising")
+    models, level = interview.locator("h4", has_text="Model answers"), interview.locator(".cc-model h5").first
+    size = "el => parseFloat(getComputedStyle(el).fontSize)"
+    assert level.evaluate(size) < models.evaluate(size), "each level's heading should be smaller than 'Model answers'"
     points = interview.get_by_role("group", name="Tick the points your answer made")  # named for screen readers
     expect(points.get_by_role("checkbox").first).to_be_visible()
     assert points.get_by_role("checkbox").count() == interview.get_by_role("checkbox").count() >= 3

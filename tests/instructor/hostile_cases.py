@@ -41,6 +41,7 @@ class Case:
     raw: Callable | None = None          # the notebook's JSON (a dict) -> JSON, for what nbformat would not write
     absent: tuple = ()                   # text that must appear nowhere in the learner's feedback
     most_seconds: float = 0.0            # the whole submission must be graded within this (0: no check)
+    encode: Callable | None = None       # the notebook's text -> the bytes of the file (another encoding)
 
 
 def cell_of(nb, grade_id):
@@ -340,6 +341,12 @@ get_ipython().events.register("pre_execute", _poison)
 get_ipython().events.register("post_execute", _poison)
 _poison()
 """
+# every reply of the helper becomes one large precomputed reply: made in no time, seconds to read each time
+AMPLIFIED_REPLIES = """
+import base64, json
+_big = base64.b64encode(json.dumps([{"$tuple": []}] * 1_900_000, separators=(",", ":")).encode()).decode()
+type(__clientcare__)._answer = lambda self, value: setattr(self, "reply", _big)
+"""
 # the OS boundary's own cases (boundary-os): they run only behind bubblewrap, as the whole suite does
 KILL_EVERYTHING = """
 import os, signal
@@ -526,4 +533,69 @@ CASES = {
     "hidden-inputs-reversed": Case(FEE, ALL, both(extra("_seen = []", after="scope-options"),
                                                   in_body("staged-invoices", ECHO_REVERSED)), 34, "",
                                    "[hidden test input]", "6", absent=("4567.89", "98.7654", "tratS")),
+
+    # ---- new kinds (third session): careless saving, careless copying, careless code, the trusted side's state
+    # saved by an editor that writes a byte order mark (Windows Notepad) or UTF-16 (PowerShell's `>`)
+    "saved-with-bom": Case(FEE, ALL, None, 36, "byte order mark", "byte order mark", "10",
+                           encode=lambda text: b"\xef\xbb\xbf" + text.encode("utf-8")),
+    "saved-as-utf16": Case(KPIS, ALL, None, 31, "UTF-16", "UTF-16", "10", encode=lambda text: text.encode("utf-16")),
+    # a comment typed in Latin-1 (an old editor): two bytes that are not UTF-8, the rest of the file is
+    "latin1-comment": Case(PRIVACY, ALL, replace("minimise", "def minimise", "# Zo\u00eb's answer, caf\u00e9 style\ndef minimise"),
+                           28, "not UTF-8", "not UTF-8", "10",
+                           encode=lambda text: text.encode("utf-8").replace("Zo\u00eb".encode(), "Zo\u00eb".encode("latin-1"))
+                           .replace("caf\u00e9".encode(), "caf\u00e9".encode("latin-1"))),
+    # a JSON escape of half a character (a buggy tool): valid JSON, but not text nbformat can write back
+    "lone-surrogate-in-json": Case(ETHICS, ALL, replace("decide-instruction", "def decide_instruction",
+                                                        "# note \udc80 to self\ndef decide_instruction"),
+                                   25, "half of a character", "half of a character", "10", raw=lambda data: data),
+    # the learner pasted their code into a new notebook: every cell's nbgrader metadata is gone
+    "copied-into-new-notebook": Case(FEE, ALL, lambda nb: _strip_cell_metadata(nb), 36, "metadata", "metadata", "10"),
+    # nbgrader submit copies the whole folder: the work is in a copy, beside an empty scratch notebook
+    "work-in-a-copy-beside-scratch": Case(ETHICS, ALL, None, 25, "submitted as", "submitted as", "10",
+                                          renamed_to="ethical-dilemmas-Copy1.ipynb",
+                                          files={"Untitled.ipynb": nbformat.writes(nbformat.v4.new_notebook())}),
+    # a validation that modifies the course's own table in place: only the test that checks it loses points
+    "mutates-course-data": Case(FEE, ALL, in_body("validate-resourcing",
+                                                  'if "hours" in resourcing.columns:\n'
+                                                  '    resourcing["hours"] = resourcing["hours"].round()',
+                                                  "validate_resourcing"), 35, "", "modified", "10"),
+    # a helper module the learner's own code writes and imports (not a shipped file)
+    "writes-own-module": Case(FEE, ALL, both(extra("%%writefile pence.py\ndef pence(x):\n    return round(x, 2)\n"),
+                                             replace("rate-build-up", "def rate_build_up",
+                                                     "from pence import pence\ndef rate_build_up")), 36, "", "", "10"),
+    "input-left-in": Case(PRIVACY, ALL, extra('name = input("Your name: ")', after="minimise"), 28, "", "", "10"),
+    # reading one such reply can take longer than the budget on a loaded machine: the points depend on the load,
+    # the time it takes does not
+    "amplified-replies": Case(FEE, ALL, extra(AMPLIFIED_REPLIES, after="rate-build-up"), (0, 36), "installed again",
+                              "installed again", "9", most_seconds=BUDGET + 60),
+    # a written answer that made rendering quadratic: feedback for the whole assignment took minutes per such answer
+    "markup-bomb-essay": Case(ETHICS, ALL, written("justify-safeguards", "[" * 20000 + "x" + "]" * 20000 + " "
+                                                   + "*a " * 3000 + "b" + " a*" * 3000), 25, "", "", "6"),
+    # saved by older Jupyters: nbformat 4.0 (no cell ids) and nbformat 3 (worksheets)
+    "saved-as-nbformat-4.0": Case(PRIVACY, ALL, None, 28, "", "", "10", raw=lambda data: _nbformat_4_0(data)),
+    "saved-as-nbformat-3": Case(KPIS, ALL, None, 31, "", "", "10",
+                                raw=lambda data: nbformat.convert(nbformat.from_dict(data), 3)),
+    # a function name typed with a Cyrillic letter (copied from a PDF): its tests fail, as in Jupyter, and the
+    # message names the learner's own name
+    "lookalike-function-name": Case(FEE, ALL, replace("staged-invoices", "def staged_invoices(",
+                                                      "def staged_invoi\u0441es("), 31,
+                                    "another alphabet", "another alphabet", "10"),
+    # half a character printed, and returned: only what cannot be sent fails
+    "surrogate-in-output": Case(KPIS, ALL, extra('print("caf\\udce9")', after="csat"), 31, "", "", "8"),
+    "surrogate-in-result": Case(FEE, ALL, replace("scope-options", '"option": chr(ord("A") + step)',
+                                                  '"option": chr(ord("A") + step) + "\\udc80"'), 27,
+                                "half of a character", "half of a character", "8"),
 }
+
+
+def _strip_cell_metadata(nb):
+    for cell in nb.cells:
+        cell.metadata = {}
+    return nb
+
+
+def _nbformat_4_0(data):
+    data["nbformat_minor"] = 0
+    for cell in data["cells"]:
+        cell.pop("id", None)
+    return data

@@ -48,6 +48,9 @@ def test_parallel_grades_equal_stock_nbgrader_grades(serial, parallel):
 
 
 def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path, released_template):
+    # the budget is wall-clock time: an honest notebook needs 1-2 s of it on a quiet machine, and ran out
+    # of 6 s at load 15-20 on 2 cores (CI); 15 s is still an eighth of the course's 120 s
+    BUDGET = 15
     course = copy_course(released_template, tmp_path / "course", assignments=[ASSIGNMENT])
     submit(course, Learner("loopy", {ASSIGNMENT: ALL}), ASSIGNMENT)
     submit(course, Learner("steady", {ASSIGNMENT: ALL}), ASSIGNMENT)
@@ -58,13 +61,13 @@ def test_runaway_notebook_is_cut_short_and_graded_fairly(tmp_path, released_temp
             cell.source = cell.source.replace("def cost_lines(resourcing):", "def cost_lines(resourcing):\n    while True:\n        pass", 1)
     nbformat.write(notebook, path)
     started = time.monotonic()
-    outcomes = {o.student: o for o in grade_cohort(course.root, ASSIGNMENT, workers=2, notebook_budget=6)}
+    outcomes = {o.student: o for o in grade_cohort(course.root, ASSIGNMENT, workers=2, notebook_budget=BUDGET)}
     elapsed = time.monotonic() - started
     # eight test cells call cost_lines: with only the per-cell timeout (30 s, as stock nbgrader) loopy alone
-    # would take 240 s; the notebook's budget (6 s) cuts it short. Half that is the bound, so a loaded
-    # machine's slower kernels do not fail the test but a budget that does not cut would.
-    assert elapsed < 120, f"grading took {elapsed:.0f} s: the 6 s notebook budget did not cut the loop short"
-    assert "used its whole time budget (6 s)" in outcomes["loopy"].message
+    # would take at least 240 s; the notebook's budget cuts it short. The bound leaves room for a loaded
+    # machine's slower kernels, not for a budget that does not cut.
+    assert elapsed < 200, f"grading took {elapsed:.0f} s: the {BUDGET} s notebook budget did not cut the loop short"
+    assert f"used its whole time budget ({BUDGET} s)" in outcomes["loopy"].message
     assert outcomes["steady"].message == ""
     scores = question_scores(course.db_url, ASSIGNMENT).groupby("student")["score"].sum()
     # rate-build-up (5) and validate-resourcing (3) run before the loop; the loop spends the whole budget,

@@ -51,8 +51,15 @@ SECRET_ENV = {"CLIENTCARE_DB_URL": "postgresql://grader:hunter2-not-for-learners
               "PGPASSWORD": "hunter2-not-for-learners"}
 
 
+# While developing, grade only some cases: CLIENTCARE_HOSTILE_CASES=name,name (the rest are skipped)
+SELECTED = {name for name in os.environ.get("CLIENTCARE_HOSTILE_CASES", "").split(",") if name} or set(CASES)
+unknown = SELECTED - set(CASES)
+assert not unknown, f"CLIENTCARE_HOSTILE_CASES names no case {sorted(unknown)}"
+ALL_CASES, CASES = CASES, {name: case for name, case in CASES.items() if name in SELECTED}
+
 SANDBOX = "clientcare.instructor.sandbox.SandboxKernelManager"
-USERS = "clientcare-hostile"  # this suite's own slot users, removed at the end
+# this suite's own slot users, removed at the end (another prefix keeps two runs on one machine apart)
+USERS = os.environ.get("CLIENTCARE_HOSTILE_USERS", "clientcare-hostile")
 
 
 def sandbox_the_grader(course: Course) -> None:
@@ -117,7 +124,9 @@ def submit_case(course: Course, student: str, case) -> None:
     text = nbformat.writes(notebook) if "deeply" not in student else _json_dump_deep(notebook)
     if case.raw:
         text = json.dumps(case.raw(json.loads(text)))
-    (folder / name).write_text(text, encoding="utf-8")
+    (folder / name).write_bytes(case.encode(text) if case.encode else text.encode("utf-8", "surrogatepass"))
+    for extra_name, content in case.files.items():
+        (folder / extra_name).write_text(content, encoding="utf-8")
     (folder / "timestamp.txt").write_text("2026-12-01 09:00:00.000000 UTC")
     (folder / "submission_secret.txt").write_text(f"secret-of-{student}")
 
@@ -181,7 +190,8 @@ def cohort(tmp_path_factory):
             assert process.wait() == 0, process.stderr.read()[-3000:]
         grader_output = output.read_text(errors="replace")
         (course.root / "exchange").mkdir(exist_ok=True)  # nbgrader's exchange must exist before release_feedback
-        course.nbgrader("release_feedback", "fee-proposals", "--student", "renamed-notebook", isolated=True)
+        if "renamed-notebook" in CASES:
+            course.nbgrader("release_feedback", "fee-proposals", "--student", "renamed-notebook", isolated=True)
         scores = question_scores(course.db_url).groupby(["assignment", "student"])["score"].sum().to_dict()
         after = grader_files(course)
         left = sorted(str(p) for p in scratch.rglob("*"))
@@ -218,9 +228,9 @@ def feedback_page(course, student, assignment) -> str:
 
 
 def test_every_kind_of_the_issue_is_covered():
-    kinds = {case.kind for case in CASES.values()}
+    kinds = {case.kind for case in ALL_CASES.values()}
     assert kinds >= {"3", "4", "5", "6", "7", "8", "9", "10", "also"}
-    assert len(CASES) >= 40 and {c.assignment for c in CASES.values()} == set(POINTS)
+    assert len(ALL_CASES) >= 40 and {c.assignment for c in ALL_CASES.values()} == set(POINTS)
 
 
 def test_the_whole_cohort_is_graded(cohort):
@@ -294,6 +304,8 @@ def test_nothing_is_left_running_or_on_disk(cohort):
 
 
 def test_a_renamed_notebooks_feedback_reaches_the_learner(cohort):
+    if "renamed-notebook" not in CASES:
+        pytest.skip("renamed-notebook is not among CLIENTCARE_HOSTILE_CASES")
     course, *_ = cohort
     checksum = notebook_hash(secret="secret-of-renamed-notebook", notebook_id="Fee proposals - Zoë (final)")
     released = course.root / "exchange" / "clientcare" / "feedback" / f"{checksum}.html"

@@ -176,8 +176,8 @@ def assign_late_penalties(url):
 def cohort(tmp_path_factory):
     """A synthetic cohort with what the exports must get right: late penalties assigned by nbgrader,
     missing submissions, learners with an LMS id and no email and with neither, a task cell, written
-    answers still waiting for a grader, and an assignment of two notebooks whose grade cells are not in
-    name order."""
+    answers still waiting for a grader, an assignment of two notebooks whose grade cells are not in
+    name order, and a submission collected but not graded yet (no scores at all)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('lms-bulk') / 'gradebook.db'}"
     build_gradebook(url, learners=24, assignments=3, tests=4, seed=11)
     with Gradebook(url) as gb:
@@ -193,6 +193,7 @@ def cohort(tmp_path_factory):
             gb.add_submission("two-parts", student, timestamp=due + timedelta(hours=hours))
             gb.find_grade("q1", "part-a", "two-parts", student).auto_score = 1.25
             gb.find_grade("q2", "part-b", "two-parts", student).auto_score = 3.0
+        gb.add_submission("two-parts", "learner-0005", timestamp=due)  # collected, not graded yet: no scores
         gb.db.commit()
     assign_late_penalties(url)
     return url
@@ -230,6 +231,8 @@ def test_the_exports_equal_nbgraders_api_learner_by_learner(cohort, tmp_path):
     assert two_parts.penalty == pytest.approx(policy.penalty(1.25, 30 * 3600) + policy.penalty(3.0, 30 * 3600))
     assert policy.penalty(1.25, 30 * 3600) > 0
     assert any(q == "task-1" for a in by_id["learner-0001"].assignments for q in a.by_question)
+    ungraded = next(a for a in by_id["learner-0005"].assignments if a.name == "two-parts")
+    assert ungraded.submitted and ungraded.raw == 0 and set(ungraded.by_question.values()) == {0.0}
 
 
 def test_the_exports_read_the_same_number_of_queries_whatever_the_cohorts_size(cohort, tmp_path):

@@ -302,3 +302,50 @@ def test_odd_cells_and_deep_metadata_are_repaired_not_fatal_and_learner_notes_dr
     assert any("metadata 'extension' was nested too deeply" in n for n in notes)
     assert signed_notes(graded.metadata["clientcare"]["preflight"]) == [n for n in notes if f"'{A}.ipynb'" in n]
     assert "Full marks" not in path.read_text()
+
+
+@pytest.mark.parametrize("how, encode, named", [
+    ("a byte order mark (Windows Notepad)", lambda text: b"\xef\xbb\xbf" + text.encode(), "byte order mark"),
+    ("UTF-16 (PowerShell's >)", lambda text: text.encode("utf-16"), "UTF-16"),
+    ("UTF-16 without a mark", lambda text: text.encode("utf-16-le"), "UTF-16"),
+    ("a comment typed in Latin-1", lambda text: text.encode().replace("Zoë".encode(), "Zoë".encode("latin-1")),
+     "not UTF-8"),
+])
+def test_a_notebook_saved_in_another_encoding_is_read_as_it_is_and_graded(course, how, encode, named):
+    path = course / "submitted" / "eve" / A / f"{A}.ipynb"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("# Zoë's answer\nanswer = 'eve'")])
+    path.write_bytes(encode(nbformat.writes(notebook)))
+    notes, folder = run(course)
+    assert answer(folder) == "# Zoë's answer\nanswer = 'eve'", how  # graded, not replaced by the blank release
+    assert path.read_bytes().decode("utf-8")  # saved back as the UTF-8 nbgrader reads
+    assert any(named in note and f"'{A}.ipynb'" in note for note in notes), notes
+
+
+def test_half_a_character_in_a_notebook_is_replaced_so_it_can_be_graded_and_saved(course):
+    """A JSON escape of a lone surrogate is valid JSON, but no UTF-8 file can hold it: nbgrader's save would fail."""
+    path = course / "submitted" / "eve" / A / f"{A}.ipynb"
+    data = json.loads(path.read_text())
+    data["cells"][0]["source"] = "# note \udc80 to self\nanswer = 'eve'"
+    path.write_text(json.dumps(data))  # ensure_ascii: the file holds the escape \udc80
+    notes, folder = run(course)
+    assert answer(folder) == "# note \ufffd to self\nanswer = 'eve'"
+    nbformat.writes(nbformat.read(path, as_version=4)).encode("utf-8")  # what nbgrader saves can be saved
+    assert any("half of a character" in note for note in notes), notes
+
+
+def test_the_assignments_notebook_is_found_beside_a_scratch_notebook(course):
+    """nbgrader submit copies the whole folder: the work in 'fees-Copy1.ipynb', an empty 'Untitled.ipynb' beside it."""
+    answer_cell = nbformat.v4.new_code_cell("answer = None")
+    answer_cell.metadata["nbgrader"] = {"grade_id": "answer", "solution": True, "grade": False, "locked": False,
+                                        "schema_version": 3}
+    nbformat.write(nbformat.v4.new_notebook(cells=[answer_cell]), course / "release" / A / f"{A}.ipynb")
+    folder = course / "submitted" / "eve" / A
+    work = nbformat.read(course / "release" / A / f"{A}.ipynb", as_version=4)
+    work.cells[0].source = "answer = 'eve'"
+    (folder / f"{A}.ipynb").unlink()
+    nbformat.write(work, folder / f"{A}-Copy1.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), folder / "Untitled.ipynb")
+    notes, folder = run(course)
+    assert answer(folder) == "answer = 'eve'"
+    assert any(f"submitted as '{A}-Copy1.ipynb'" in note for note in notes), notes
+    assert any("'Untitled.ipynb' is not a notebook of this assignment" in note for note in notes), notes

@@ -43,6 +43,8 @@ MAX_COLLISIONS = 64           # keys of a set or dict sharing a hash (a crafted 
 _DTYPE = _re.compile(
     r"^(bool|u?int(8|16|32|64)|float(16|32|64)|object|str|string|boolean|U?Int(8|16|32|64)|Float(32|64)"
     r"|(datetime|timedelta)64\[(s|ms|us|ns)\]|datetime64\[(s|ms|us|ns), [A-Za-z0-9_/+\-:]{1,64}\])$")
+_SURROGATE = _re.compile("[\ud800-\udfff]")  # half of a character: no UTF-8 text can hold it
+_SURROGATE_ESCAPE = _re.compile(r"(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # one written as \udc80
 _NUMPY_DTYPE = _re.compile(r"^([|<>=]?)(b1|[iu][1248]|f[248]|U\d{1,6}|[Mm]8\[(s|ms|us|ns|D)\]|O)$")
 
 
@@ -246,10 +248,20 @@ def encode(value, max_bytes: int = MAX_BYTES, max_items: int = MAX_ITEMS) -> str
     text = _dumps(tree, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     if len(text) > max_bytes:
         raise NotPlainData(f"it is larger than {max_bytes // (1024 * 1024)} MB when sent")
+    if _SURROGATE.search(text):
+        raise NotPlainData("it holds text with half of a character (a lone surrogate such as '\\udc80', as "
+                           "decoding with errors='surrogateescape' makes), which cannot be sent as text")
     return text
 
 
 # ---------------------------------------------------------------- decoding
+
+
+def _time_zone(name):
+    """A time zone name from a reply: an IANA name or an offset, never a path (pandas reads 'dateutil/<path>')."""
+    if name is not None and (type(name) is not str or name.startswith(("/", ".", "dateutil")) or ".." in name):
+        raise BadData(f"unknown time zone {str(name)[:80]!r}")
+    return name
 
 
 def _check_dtype(text):
@@ -259,6 +271,8 @@ def _check_dtype(text):
         return text
     if type(text) is not str or not _DTYPE.match(text):
         raise BadData(f"unknown dtype {text!r}")
+    if ", " in text:
+        _time_zone(text[text.index(", ") + 2:-1])
     return pd.api.types.pandas_dtype(text)
 
 
@@ -352,7 +366,7 @@ def _decode_tag(tag: str, body):
             return pd.NA
         if tag == "$timestamp":
             value, tz, unit = _list(body, "a timestamp")
-            stamp = pd.Timestamp(_int(value), tz=tz if type(tz) is str else None)
+            stamp = pd.Timestamp(_int(value), tz=_time_zone(tz) if type(tz) is str else None)
             return stamp.as_unit(unit) if unit in ("s", "ms", "us", "ns") else stamp
         if tag == "$timedelta64":
             value, unit = _list(body, "a timedelta")
@@ -488,6 +502,8 @@ def decode(text: str, max_bytes: int = MAX_BYTES):
         raise BadData(f"it is larger than {max_bytes // (1024 * 1024)} MB")
     if text.count(",") >= MAX_ITEMS:  # every value but the first follows a comma: refused before any is built
         raise BadData(f"it has more than {MAX_ITEMS:,} values")
+    if _SURROGATE.search(text) or ("\\u" in text and _SURROGATE_ESCAPE.search(text)):
+        raise BadData("it holds half of a character (a lone surrogate), which no text can hold")
     try:
         value = _loads(text, object_pairs_hook=_hook, parse_constant=_refuse_constant)
     except BadData:

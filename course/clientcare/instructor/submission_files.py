@@ -28,10 +28,12 @@ Such ids are refused by name, never globbed.
 """
 from __future__ import annotations
 
+import codecs
 import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -153,7 +155,7 @@ def _unreadable_reason(path: Path) -> str:
     except OSError as error:
         return str(error) if str(error).startswith("it is") else f"it could not be read ({error.strerror or error})"
     try:
-        text = data.decode("utf-8")
+        text, _ = notebook_text(data)
     except UnicodeDecodeError as error:
         return f"it could not be read ({error})"
     if not text.strip():
@@ -286,8 +288,12 @@ def preflight(submission: Path, release: Path, set_aside: Path | None = None) ->
                   if (submission / name).exists()]
     for name in [n for n in notebooks if n not in handled]:
         target = submission / name
-        if not target.exists() and len(strays) == 1 and not _unreadable_reason(submission / strays[0]):
-            stray = strays.pop()
+        candidates = [n for n in strays if not _unreadable_reason(submission / n)]
+        if len(candidates) > 1:  # a copy beside a scratch notebook: the one holding this assignment's answers
+            candidates = [n for n in candidates if _answer_ids(submission / n) & _answer_ids(expected[name])]
+        if not target.exists() and len(candidates) == 1:
+            stray = candidates[0]
+            strays.remove(stray)
             shutil.copyfile(submission / stray, target)
             keep_aside(submission / stray)
             notes.append(f"The notebook was submitted as '{stray}' instead of '{name}'; it was graded as '{name}'.")
@@ -340,15 +346,91 @@ def preflight(submission: Path, release: Path, set_aside: Path | None = None) ->
     return notes
 
 
-def _repair_file(path: Path) -> list[str]:
-    """``repair_notebook`` on the notebook file at ``path`` (rewritten if repaired); returns the repairs."""
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+         (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with a byte order mark"),
+         (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"), (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"))
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _as_latin1(error: UnicodeDecodeError):
+    """Decoding error handler: bytes that are not UTF-8 read as Latin-1 (what an older editor wrote)."""
+    return error.object[error.start:error.end].decode("latin-1"), error.end
+
+
+codecs.register_error("clientcare-latin-1", _as_latin1)
+
+
+def notebook_text(data: bytes) -> tuple[str, str]:
+    """The text of a notebook file and how it had to be read ("" when it is plain UTF-8, as Jupyter writes).
+
+    A byte order mark (UTF-8, UTF-16, UTF-32: Windows editors, PowerShell's ``>``) or UTF-16 without one
+    is read as what it says; bytes that are not UTF-8 in an otherwise UTF-8 file (a comment typed in an
+    older editor) are read as Latin-1, so ``Zo\xeb`` stays ``Zoë``. Raises ``UnicodeDecodeError`` only for
+    a file that says it is UTF-16 or UTF-32 and is not.
+    """
+    for bom, encoding, name in _BOMS:
+        if data.startswith(bom):
+            how = ("it was saved with a byte order mark (as some Windows editors save)" if bom == codecs.BOM_UTF8
+                   else f"it was saved as {name} text, not UTF-8 as Jupyter saves notebooks")
+            return data.decode(encoding), how
+    if len(data) >= 2 and (data[0] == 0) != (data[1] == 0):  # "{" then NUL, or NUL then "{": UTF-16 without a mark
+        return data.decode("utf-16-le" if data[1] == 0 else "utf-16-be"), \
+            "it was saved as UTF-16 text, not UTF-8 as Jupyter saves notebooks"
     try:
-        data = json.loads(_read_regular(path, MAX_NOTEBOOK_BYTES).decode("utf-8"))
+        return data.decode("utf-8"), ""
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="clientcare-latin-1")
+        odd = sorted({c for c in text if 0x80 <= ord(c) <= 0xff and c.encode("latin-1") in data
+                      and c.encode("utf-8") not in data})
+        return text, (f"some of its bytes were not UTF-8 (typed in another encoding?); they were read as Latin-1 "
+                      f"({''.join(odd)[:20]})" if odd else "some of its bytes were not UTF-8; they were read as Latin-1")
+
+
+def _without_lone_surrogates(data) -> int:
+    """Replace, in place, every half of a character (a lone surrogate, from a JSON escape such as \\udc80) in
+    the notebook's strings by U+FFFD; returns how many strings had one. Never recurses."""
+    fixed, stack = 0, [data]
+    while stack:
+        item = stack.pop()
+        pairs = list(item.items()) if isinstance(item, dict) else list(enumerate(item)) if isinstance(item, list) else []
+        for key, value in pairs:
+            if isinstance(value, str) and _LONE_SURROGATE.search(value):
+                item[key] = _LONE_SURROGATE.sub("\ufffd", value)
+                fixed += 1
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
+            if isinstance(key, str) and _LONE_SURROGATE.search(key):
+                item[_LONE_SURROGATE.sub("\ufffd", key)] = item.pop(key)
+                fixed += 1
+    return fixed
+
+
+def _answer_ids(path: Path) -> set[str]:
+    """The grade ids of a notebook's answer cells (empty if it cannot be read)."""
+    try:
+        data = json.loads(notebook_text(_read_regular(path, MAX_NOTEBOOK_BYTES))[0])
+        return {c["metadata"]["nbgrader"]["grade_id"] for c in data.get("cells", [])
+                if isinstance(c, dict) and isinstance(c.get("metadata"), dict)
+                and isinstance(c["metadata"].get("nbgrader"), dict) and c["metadata"]["nbgrader"].get("solution")
+                and isinstance(c["metadata"]["nbgrader"].get("grade_id"), str)}
+    except (OSError, ValueError, RecursionError, AttributeError, KeyError, TypeError):
+        return set()
+
+
+def _repair_file(path: Path) -> list[str]:
+    """``repair_notebook`` on the notebook file at ``path`` (rewritten as UTF-8 if repaired); returns the repairs."""
+    try:
+        text, how = notebook_text(_read_regular(path, MAX_NOTEBOOK_BYTES))
+        data = json.loads(text)
     except (OSError, ValueError, RecursionError):
         return []  # not readable as it is: _unreadable_reason says why
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        return []
-    repairs = repair_notebook(data)
+        return [how] if how else []
+    repairs = ([how + "; it was graded as it reads"] if how else []) + repair_notebook(data)
+    halves = _without_lone_surrogates(data)
+    if halves:
+        repairs.append(f"{halves} of its texts held half of a character (a lone surrogate, which cannot be saved "
+                       "as text); each was replaced by \ufffd")
     if repairs:
         path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return repairs

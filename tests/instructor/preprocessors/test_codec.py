@@ -132,3 +132,27 @@ def test_crafted_replies_are_refused_quickly(text):
     with pytest.raises(BadData):
         decode(text)
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("value", ["caf\udce9", ["ok", {"key \ud800": 1}],
+                                   pd.DataFrame({"option": ["A\udc80", "B"]})])
+def test_half_a_character_is_refused_by_name_both_ways(value):
+    """A lone surrogate (what errors='surrogateescape' leaves) cannot be sent as text, nor saved in a notebook."""
+    with pytest.raises(NotPlainData, match="half of a character"):
+        encode(value)
+    with pytest.raises(BadData, match="half of a character"):
+        decode('{"$tuple":["\\udc80"]}')  # the same written as an escape, in a crafted reply
+    assert decode(encode("emoji \U0001F600, a backslash and u: \\udc80")) == "emoji \U0001F600, a backslash and u: \\udc80"
+
+
+@pytest.mark.parametrize("text", [
+    '{"$index":["datetime64[ns, dateutil//usr/share/zoneinfo/UTC]",[0],null,null]}',
+    '{"$timestamp":[0,"dateutil//usr/share/zoneinfo/UTC","ns"]}',
+    '{"$timestamp":[0,"/usr/share/zoneinfo/UTC","ns"]}',
+])
+def test_a_time_zone_is_a_name_never_a_file_the_grader_opens(text):
+    """pandas reads 'dateutil/<path>' as a file: a crafted reply could make the grader open any path it names."""
+    with pytest.raises(BadData, match="time zone"):
+        decode(text)
+    stamp = pd.Timestamp("2026-12-01 09:00", tz="Europe/London")
+    assert decode(encode(stamp)) == stamp and decode(encode(pd.DatetimeIndex([stamp]))).tz is not None

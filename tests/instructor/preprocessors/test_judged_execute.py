@@ -246,3 +246,80 @@ def test_a_cell_whose_source_is_not_text_is_graded_as_empty(tmp_path):
     nb.cells[1]["source"] = 42
     judge(nb, tmp_path)
     assert scores(nb) == {"t-one": 1}
+
+
+def test_course_data_a_learner_function_modified_is_put_back_before_the_next_test(tmp_path):
+    # A function that changes the course's table it is given (rounds the hours in place) fails the test that
+    # checks it must not; later tests, which pass the same table, are judged on the course's own data.
+    nb = notebook(
+        cell("setup", SETUP, "setup"),
+        cell("answer", "def check(df):\n    df['hours'] = df['hours'].round()\n    return df", "check"),
+        cell("test", "_before = TABLE.copy()\ncheck(TABLE)\npd.testing.assert_frame_equal(TABLE, _before)", "t-check"),
+        cell("answer", "def total(df):\n    return float(df['hours'].sum())", "total"),
+        cell("test", "assert total(TABLE) == 3.5, f'total should be 3.5, got {total(TABLE)}'", "t-total"),
+        cell("test", "assert list(TABLE['hours']) == [1.0, 2.5]\nassert total(TABLE.copy()) == 3.5", "t-again"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-check": 0, "t-total": 1, "t-again": 1}
+    assert any("check() modified the course's TABLE" in note and "put back" in note for note in notes_of(nb))
+
+
+def test_a_module_the_learners_own_code_writes_can_be_imported_after_the_setup(tmp_path):
+    # The sandbox starts Python isolated (no working folder on sys.path: the setup below makes this kernel so).
+    # A module written by the learner's own cell is imported as in Jupyter; one named like a library is not
+    # used in its place.
+    isolated = "import os, sys\nsys.path[:] = [p for p in sys.path if p not in ('', '.', os.getcwd())]\nimport json"
+    nb = notebook(
+        cell("setup", isolated, "setup"),
+        cell("extra", "%%writefile pence.py\ndef pence(x):\n    return round(x, 2)\n"),
+        cell("extra", "%%writefile json.py\nraise SystemExit('not the real json')\n"),
+        cell("answer", "from pence import pence\nimport json\ndef price(v):\n    return pence(v * 1.2)\n"
+                       "def dumped():\n    return json.dumps([1])", "price"),
+        cell("test", "assert price(10) == 12.0\nassert dumped() == '[1]'", "t-price"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-price": 1}
+
+
+def test_replies_that_take_long_to_read_are_charged_and_a_reply_of_the_wrong_shape_reinstalls_the_helper(
+        tmp_path, monkeypatch):
+    """A helper changed to answer every request with one large precomputed reply (made in no time, slow to read):
+    the grader takes it for a broken helper and installs it again (as for any other tampered reply), and the
+    time spent reading replies is charged to the notebook's budget, so such replies cannot outlast it."""
+    amplify = ("import base64, json\n"
+               "_big = base64.b64encode(json.dumps([{'$tuple': []}] * 300_000).encode()).decode()\n"
+               "type(__clientcare__)._answer = lambda self, value: setattr(self, 'reply', _big)")
+    nb = notebook(cell("answer", "def one():\n    return 1", "one"), cell("extra", amplify),
+                  cell("test", "assert one() == 1", "t-after"))
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-after": 1}
+    assert any("'t-after'" in n and "installed again" in n for n in notes_of(nb))
+
+    read = []
+    real = LearnerKernel._answer
+    def slow_to_read(run):
+        time.sleep(0.5)
+        read.append(1)
+        return real(run)
+    nb = notebook(cell("answer", "def one():\n    return 1", "one"),
+                  *[cell("test", f"assert one() == 1  # {n}", f"t-{n}") for n in range(8)])
+    monkeypatch.setattr(LearnerKernel, "_answer", staticmethod(slow_to_read))
+    judge(nb, tmp_path, notebook_budget=3.0)
+    assert sum(scores(nb).values()) < 8 and len(read) < 8 * 4  # each test reads 4 replies: the budget stopped it
+    assert any("used its whole time budget" in n for n in notes_of(nb))
+
+
+def test_a_name_that_only_looks_like_the_one_the_tests_call_is_named_to_the_learner(tmp_path):
+    # 'сsat' with a Cyrillic 'с' (text copied from a PDF), 'Nps' in another case: not the names the tests call,
+    # so their tests fail (as in Jupyter), and the message says which of the learner's names it was
+    nb = notebook(
+        cell("answer", "def \u0441sat(v):\n    return v\ndef Nps(v):\n    return v", "kpis"),
+        cell("test", "assert csat(1) == 1", "t-csat"),
+        cell("test", "assert nps(1) == 1", "t-nps"),
+        cell("test", "assert missing(1) == 1", "t-missing"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-csat": 0, "t-nps": 0, "t-missing": 0}
+    assert "they define '\u0441sat'" in shown(nb, "t-csat") and "another alphabet" in shown(nb, "t-csat")
+    assert "they define 'Nps'" in shown(nb, "t-nps") and "case" in shown(nb, "t-nps")
+    assert "missing is not defined by your answers (write it" in shown(nb, "t-missing")

@@ -122,3 +122,37 @@ def test_notes_a_learner_writes_into_their_notebook_are_never_shown_as_the_grade
     assert notes_of(out) == []
     shown, _ = FeedbackNotes().preprocess(out, {})
     assert forged not in nbformat.writes(shown)
+
+
+def test_work_pasted_into_a_new_notebook_is_run_before_the_tests_and_the_note_says_so():
+    """No cell carries nbgrader's metadata (a new notebook, or a tool that drops it): the learner's code cells
+    run before the first answer cell, the release's tests after them, and the note names what happened."""
+    release = notebook(cell("setup", "X = 1", "setup"), cell("answer", "def f(v):\n    raise NotImplementedError()", "f"),
+                       cell("test", "assert f(1) == 2", "t-f"), cell("answer", "def g():\n    raise NotImplementedError()", "g"),
+                       cell("test", "assert g() == 3", "t-g"))
+    pasted = notebook(cell("extra", "X = 1"), cell("extra", "def f(v):\n    return 2 * v"), cell("extra", "f(1)"),
+                      cell("extra", "def g():\n    return 3"))
+    graded, notes = normalise(pasted, release)
+    sources = [c.source for c in graded.cells]
+    assert sources.index("def f(v):\n    return 2 * v") < sources.index("assert f(1) == 2")
+    assert sources.index("def g():\n    return 3") < sources.index("assert g() == 3")
+    assert len(notes) == 1 and "carried nbgrader's metadata" in notes[0] and "was missing" not in notes[0]
+
+
+def test_a_written_answer_full_of_formatting_characters_renders_quickly_and_is_escaped_once():
+    """Thousands of brackets or asterisks made rendering quadratic (nbconvert's strip_files_prefix regex, mistune's
+    emphasis): one such answer kept feedback generation busy for minutes."""
+    import time
+
+    from clientcare.instructor.feedback_exporter import FeedbackExporter
+
+    attacks = ["[" * 20000 + "x" + "]" * 20000, "*a " * 5000 + "b" + " a*" * 5000, "[a" * 5000 + "](b)" * 5000]
+    nb = notebook(*[cell("written", text, f"essay-{n}", points=5) for n, text in enumerate(attacks)],
+                  cell("written", "Fees & costs: <b>not</b> bold, *emphasis* kept", "essay-plain", points=5))
+    started = time.monotonic()
+    nb, _ = InertOutput().preprocess(nb, {})    # autograde
+    nb, _ = InertOutput().preprocess(nb, {})    # feedback, on the autograded notebook
+    html, _ = FeedbackExporter().from_notebook_node(nb)
+    assert time.monotonic() - started < 15
+    assert "Fees &amp; costs: &lt;b&gt;not&lt;/b&gt; bold, <em>emphasis</em> kept" in html  # escaped once, not twice
+    assert "[[[[x]]]]" in html and "*a *a *a" in html and "<em>a" not in html and not LIVE.search(html)

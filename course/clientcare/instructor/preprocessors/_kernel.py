@@ -291,7 +291,13 @@ class LearnerKernel:
                 self.usable = run.recovered
                 raise KernelFault(run.fault, {"timeout": "ran past its time limit", "dead": "stopped the kernel",
                                               "flood": "printed too much output"}[run.fault])
+            started = time.monotonic()
             answer = self._answer(run)
+            # Reading the reply is the submission's cost too: a reply made in no time can take long to read.
+            self.busy += time.monotonic() - started
+            if not isinstance(answer, (dict, codec.BadData)):
+                # every answer of the helper is a dict: anything else comes from a helper learner code changed
+                answer = codec.BadData(f"the kernel answered with a {type(answer).__name__}, not the helper's answer")
             if not isinstance(answer, codec.BadData) or self.broken:
                 return run, answer
             if attempt == 2:

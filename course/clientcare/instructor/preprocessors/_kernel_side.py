@@ -56,6 +56,27 @@ class _Capped(_io.TextIOBase):
         return _Capped._null
 
 
+# Letters of other alphabets that look like Latin ones (text copied from a PDF or typed with another keyboard)
+_LOOKALIKES = dict(zip("аеорсухіјѕԁһӏԛԝкɡαονικρτυχε", "aeopcyxijsdhlqwkgaovikptuxe"))
+
+
+def _skeleton(name):
+    import unicodedata as _unicodedata
+
+    text = _unicodedata.normalize("NFKD", str(name)).casefold()
+    text = "".join(_LOOKALIKES.get(ch, ch) for ch in text if not _unicodedata.combining(ch))
+    return text.replace("-", "_")
+
+
+def _near_miss(name, namespace):
+    """A name of the learner's own that only looks like ``name`` (another case, letters of another alphabet)."""
+    wanted = _skeleton(name)
+    for other in list(namespace)[:5000]:
+        if type(other) is str and other != name and not other.startswith("_") and _skeleton(other) == wanted:
+            return other[:80]
+    return None
+
+
 class Server:
     def __init__(self, namespace):
         self.ns = namespace
@@ -81,7 +102,17 @@ class Server:
     # -- what the grader asks
 
     def setup_done(self):
-        """Snapshot builtins and library functions, just after the course's setup cells ran."""
+        """Snapshot builtins and library functions, just after the course's setup cells ran.
+
+        Also puts the working folder on ``sys.path`` as a Jupyter kernel has it, but last: the sandbox starts
+        Python isolated (no working folder on the path), and a module the learner's own code writes there
+        (``%%writefile helpers.py``) can then be imported, while nothing there can stand in for a module the
+        setup or any library imports (only the release's own files are in that folder to begin with).
+        """
+        import os as _os
+
+        if _os.getcwd() not in _sys.path:
+            _sys.path.append(_os.getcwd())
         self.builtins = {k: v for k, v in vars(_builtins).items() if k not in _KERNEL_BUILTINS}
         # IPython puts a few of its own (e.g. `open`) in the user's namespace: those are not shadows.
         self.kernel_globals = {k: v for k, v in self.ns.items() if k in self.builtins}
@@ -101,7 +132,7 @@ class Server:
         answer = {}
         for name in self._request(text):
             if name not in self.ns:
-                answer[name] = ["missing", None]
+                answer[name] = ["missing", _near_miss(name, self.ns)]
                 continue
             value = self.ns[name]
             if callable(value) and not isinstance(value, type):

@@ -163,12 +163,14 @@ class Session:
         self.pushed: dict[str, str] = {}    # name -> encoding last sent to the kernel
         self.injected: set[str] = set()     # learner names copied into the namespace for the current test
         self.missing: set[str] = set()
+        self.near: dict[str, str] = {}      # a missing name -> a learner name that only looks like it
         self.deadline = 0.0
         self.watch: set[str] = set()         # setup names the current test reads (re-sent when they change)
         self.events: list[tuple] = []        # (what, function, detail) for the notes
         self.printed = 0
         self.test_file, self.hidden = "", set()
         self.secrets: set[str] = set()       # what hidden tests gave learner functions (never shown to learners)
+        self.dirty: dict[str, str] = {}      # setup name -> its encoding before a learner function modified it
 
     # -- setup
 
@@ -205,6 +207,16 @@ class Session:
                     continue
         return codec.encode(values)
 
+    def _setup_encodings(self, names=None) -> dict[str, str]:
+        """The encoding of each plain-data setup name (of ``names`` only, if given) as the test side holds it."""
+        encodings = {}
+        for name in self.setup_names if names is None else names:
+            try:
+                encodings[name] = codec.encode(self.ns[name])
+            except (codec.NotPlainData, KeyError):
+                continue
+        return encodings
+
     def _changed_setup(self) -> dict:
         changed = {}
         for name in self.watch:
@@ -223,9 +235,14 @@ class Session:
         """Bring the learner names the test reads into the namespace; returns what was put back in the kernel."""
         self.deadline = deadline
         self.test_file, self.hidden = filename, hidden_lines(source)
+        # The course's data a learner function modified in place (an argument the test passed as it is) is put
+        # back: the test that checks "must not modify" saw the change; no later test is judged on changed data.
+        for name, text in self.dirty.items():
+            self.ns[name] = codec.decode(text)
+        self.dirty = {}
         for name in self.injected:
             self.ns.pop(name, None)
-        self.injected, self.missing = set(), set()
+        self.injected, self.missing, self.near = set(), set(), {}
         names = referenced_names(source)
         self.watch = names & self.setup_names
         wanted = sorted(n for n in names if n not in self.ns and not hasattr(builtins, n))
@@ -250,6 +267,8 @@ class Session:
                     self.events.append(("unusable", name, str(value), "", False))
                 else:
                     self.missing.add(name)
+                    if type(value) is str and value:
+                        self.near[name] = value
         return list(changed)
 
     def finish(self, deadline: float) -> None:
@@ -277,13 +296,19 @@ class Session:
         self.printed += answer.get("printed", 0) if type(answer.get("printed")) is int else 0
         mutated = answer.get("mutated") if isinstance(answer.get("mutated"), dict) else {}
         everything = list(args) + list(kwargs.values())
+        before = self._setup_encodings() if mutated else {}
         for position, value in mutated.items():
             if type(position) is int and 0 <= position < len(everything):
                 _write_back(everything[position], value)
+        for setup_name, text in self._setup_encodings(before).items():
+            if text != before[setup_name]:
+                self.dirty.setdefault(setup_name, before[setup_name])
+                self.events.append(("modified", name, setup_name, "", from_hidden))
         if answer["status"] == "ok":
             return answer.get("value")
         if answer["status"] == "notplain":
-            self.events.append(("notplain", name, str(answer.get("type", "")), "", from_hidden))
+            self.events.append(("notplain", name, str(answer.get("type", "")), str(answer.get("message", ""))[:300],
+                                from_hidden))
             raise NotPlainResult(f"{name}() returned a {answer.get('type', 'value')}, which the tests cannot check "
                                  f"({answer.get('message', '')}); {PLAIN_ADVICE}")
         kind_name, real = str(answer.get("type", "")), str(answer.get("real_type", ""))

@@ -4,7 +4,10 @@ Learner outputs keep plain text and PNG/JPEG images (checked to be base64, so th
 cannot break out of the ``<img src=...>`` attribute they are shown in); HTML, SVG,
 JavaScript, Markdown, LaTeX, widget and any other rich outputs are replaced by their
 source shown as text. Learner-written Markdown cells (written answers) get their raw
-HTML escaped, and links to ``javascript:``/``data:``/``vbscript:`` addresses are cut.
+HTML escaped, and links to ``javascript:``/``data:``/``vbscript:`` addresses are cut; a text with
+more than ``MAX_DELIMITERS`` asterisks and underscores shows them as characters (as entities), so that
+no written answer makes rendering its feedback take minutes. Each learner Markdown cell is made inert
+once (marked in its metadata): feedback runs this again on the autograded notebook.
 Output metadata (which could carry, e.g., an ``isolated`` iframe flag) is dropped.
 """
 from __future__ import annotations
@@ -24,8 +27,18 @@ def escape_html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Emphasis characters make mistune's rendering quadratic when a text holds thousands of them (each searches the
+# delimiters before it). Beyond this many, a learner's text shows them as characters (entities), not formatting.
+# (Thousands of brackets made nbconvert's strip_files_prefix quadratic: the feedback exporter has a linear one.)
+MAX_DELIMITERS = 100
+DELIMITER_ENTITIES = {"*": "&#42;", "_": "&#95;"}
+
+
 def inert_markdown(text: str) -> str:
-    return SCHEMES.sub(lambda m: m.group(1) + " :", escape_html(text))
+    text = SCHEMES.sub(lambda m: m.group(1) + " :", escape_html(text))
+    if sum(text.count(ch) for ch in DELIMITER_ENTITIES) > MAX_DELIMITERS:
+        text = "".join(DELIMITER_ENTITIES.get(ch, ch) for ch in text)
+    return text
 
 
 def _is_learner_markdown(cell) -> bool:
@@ -40,7 +53,10 @@ class InertOutput(NbGraderPreprocessor):
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
         if cell.cell_type == "markdown" and _is_learner_markdown(cell):
-            cell.source = inert_markdown(cell.source)
+            mark = cell.metadata.setdefault("clientcare", {})
+            if not mark.get("inert"):  # once: feedback runs this again on the autograded notebook
+                cell.source = inert_markdown(cell.source)
+                mark["inert"] = True
             cell.pop("attachments", None)
         if cell.cell_type != "code":
             return cell, resources

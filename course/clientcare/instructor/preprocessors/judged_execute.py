@@ -415,6 +415,14 @@ class _Run:
             return "NotImplementedError", f"{call[0]}() is still to write (it raises NotImplementedError)", real
         if isinstance(error, NameError) and getattr(error, "name", None) in self.session.missing:
             name = error.name
+            near = self.session.near.get(name)
+            if near:
+                why = ("only the case of its letters differs" if near.casefold() == name.casefold() else
+                       "some of its letters only look the same: they are from another alphabet")
+                near = self.theirs(near)
+                self.note(f"'{where}': {name} is not defined, but your answers define {near!r}: {why}")
+                return "NameError", (f"{name} is not defined by your answers; they define {near!r}, which is "
+                                     f"not the same name ({why}): write it with exactly the letters {name!r}"), real
             return "NameError", (f"{name} is not defined by your answers (write it in its answer cell, "
                                  "with that exact name, and make sure the cell runs)"), real
         if isinstance(error, (NotPlainResult, LearnerError)) and not hidden:
@@ -436,8 +444,13 @@ class _Run:
                 self.note(f"{event[1]}() is still to write (it raises NotImplementedError), so its tests score 0")
             elif event[0] == "notplain":
                 what = "something" if hidden else f"a {self.theirs(event[2][:100])}"
-                self.note(f"'{where}': {event[1]}() returned {what}, which the tests cannot check; "
+                why = f" ({self.theirs(event[3])})" if event[3] and not hidden else ""
+                self.note(f"'{where}': {event[1]}() returned {what}, which the tests cannot check{why}; "
                           "such results score 0")
+            elif event[0] == "modified":
+                self.note(f"'{where}': {event[1]}() modified the course's {event[2]} that the test gave it; it was "
+                          "put back as the course has it before the next test, so only the tests of that call "
+                          "could lose points for it")
             elif event[0] == "unusable":
                 self.note(f"'{where}': the test needs {event[1]}, but your code made it a {event[2]}")
         self.session.events.clear()

@@ -110,6 +110,12 @@ def normalise(submitted: NotebookNode, release: NotebookNode) -> tuple[NotebookN
 
     if not release_answers:
         cells.extend(extras[None])
+    if release_ids and not any(_grade_id(c) in release_ids for c in submitted.cells) and extras[None]:
+        # Work pasted into a new notebook (or a tool that drops cell metadata): nothing says which cell is which.
+        notes = [n for n in notes if "was missing" not in n] + [
+            "None of the notebook's cells carried nbgrader's metadata (was the work pasted into a new notebook?); "
+            "your code cells were run in their order before the first answer cell, the tests were graded on the "
+            "functions they define, and any written answers were not found."]
     for number, cell in enumerate(cells):
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
