@@ -92,6 +92,7 @@ def zygote_main(fd: int, home: str, defence_in_depth: bool) -> None:
     from . import sandbox  # noqa: F401  (the in-kernel protections, installed in each child)
 
     limits = _limits()
+    layout = _layout(home)
     os.chdir("/")
     _prctl_dumpable(0)
     _send(sock, {"op": READY, "pid": os.getpid(), "threads": len(os.listdir("/proc/self/task")), "limits": limits})
@@ -119,7 +120,7 @@ def zygote_main(fd: int, home: str, defence_in_depth: bool) -> None:
         elif op == CLEAN:
             for fd in fds:
                 os.close(fd)
-            problems = _clean(home, limits)
+            problems = _clean(home, limits, layout)
             _send(sock, {"op": op, "nonce": nonce, "problems": problems})
         else:
             _send(sock, {"op": op, "nonce": nonce, "pid": os.getpid()})
@@ -192,7 +193,20 @@ def _run(*argv: str) -> None:
                    check=False, close_fds=True)
 
 
-def _clean(home: str, limits: dict) -> list[str]:
+def _writable_places(home: str) -> list[str]:
+    return [home, "/dev/shm"] + ([] if os.path.islink("/tmp") else ["/tmp"])
+
+
+def _layout(home: str) -> frozenset[str]:
+    """What the writable places hold before any learner code ran, other than the home's ``.tmp``: the
+    folders bubblewrap made on the way to what it bound read-only (a checkout under /tmp puts the way to
+    its virtualenv there). Every clean keeps them; none may be writable by the slot user."""
+    places = _writable_places(home)
+    return frozenset(os.path.join(top, entry) for top in places if os.path.isdir(top) for entry in os.listdir(top)
+                     if os.path.join(top, entry) != os.path.join(home, ".tmp"))
+
+
+def _clean(home: str, limits: dict, layout: frozenset[str] = frozenset()) -> list[str]:
     """After the grader killed every other process of the slot: reap, empty the writable places, check."""
     problems = []
     while True:
@@ -203,20 +217,23 @@ def _clean(home: str, limits: dict) -> list[str]:
         if pid == 0:
             problems.append("a child of the zygote is still running")
             break
-    keep = {os.path.join(home, ".tmp")}
-    tops = [home, "/dev/shm"] + ([] if os.path.islink("/tmp") else ["/tmp"])
+    keep = {os.path.join(home, ".tmp")} if os.path.islink("/tmp") else set()
+    tops = _writable_places(home)
+    for path in sorted(layout):
+        if os.access(path, os.W_OK, follow_symlinks=False):
+            problems.append(f"{path}, made by bubblewrap, is writable by learner code")
     for top in tops + [p for p in keep if os.path.isdir(p)]:
         try:
             entries = [os.path.join(top, e) for e in os.listdir(top)]
         except OSError as error:
             problems.append(f"{top} could not be listed: {error}")
             continue
-        doomed = [e for e in entries if e not in keep]
+        doomed = [e for e in entries if e not in keep and e not in layout]
         if doomed:
             _run("/usr/bin/chmod", "-R", "u+rwX", "--", *doomed)  # learner code may have made folders unreadable
             _run("/usr/bin/rm", "-rf", "--one-file-system", "--", *doomed)
     for top in tops + [p for p in keep if os.path.isdir(p)]:
-        left = sorted(set(os.listdir(top)) - {os.path.basename(p) for p in keep if os.path.dirname(p) == top})
+        left = sorted(set(os.listdir(top)) - {os.path.basename(p) for p in keep | layout if os.path.dirname(p) == top})
         if left:
             problems.append(f"{top} still holds {left[:5]}")
     if any(os.path.isdir(p) is False for p in keep):
