@@ -218,6 +218,24 @@ def test_every_round_trip_is_charged_to_the_budget(tmp_path):
     assert any("used its whole time budget" in n for n in notes_of(nb))
 
 
+@pytest.mark.parametrize("replaced", ["begin_test", "end_test", "call"])
+def test_a_helper_method_replaced_by_a_no_op_gets_no_stale_answer(tmp_path, replaced):
+    """A no-op in place of the helper's method leaves the last answer in place: the grader must not read that
+    one as the new one (a no-op begin_test used to be read as "none of your functions exist", and a no-op
+    call as the answer of the call before). The helper is installed again and the tests are fair."""
+    noop = f"type(__clientcare__).{replaced} = lambda self, *a: None"
+    nb = notebook(cell("answer", "def one():\n    return 1", "one"),
+                  cell("answer", "def two():\n    return 2", "two"),
+                  cell("extra", noop),
+                  cell("test", "assert one() == 1", "t-one"),
+                  cell("test", "assert two() == 2\nassert one() == 1", "t-two"),
+                  cell("extra", noop),
+                  cell("test", "assert two() == 2", "t-again"))
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-one": 1, "t-two": 1, "t-again": 1}
+    assert any("installed again" in n for n in notes_of(nb)), notes_of(nb)
+
+
 def test_notes_are_one_line_and_never_repeat_what_hidden_tests_gave(tmp_path, capfd):
     nb = notebook(
         cell("answer", "def check(v):\n    if v == 'Qwerty-Street':\n"

@@ -275,17 +275,20 @@ class LearnerKernel:
 
     # -- calls into the helper
 
-    def ask(self, method: str, payload: str | None, deadline: float) -> tuple[Execution, object]:
+    def ask(self, method: str, payload: str | None, deadline: float, expect=None) -> tuple[Execution, object]:
         """Run ``__clientcare__.<method>(payload)`` and decode its plain-data reply (raises KernelFault).
 
         The reply is data from an untrusted process: anything that is not a readable plain-data
         encoding comes back as a ``codec.BadData`` value. If the helper itself is gone or broken
         (``%reset -f``, ``del __clientcare__``, a replaced method), it is installed again and the
-        call made once more.
+        call made once more. ``expect``: a check of the answer's shape; an answer that fails it is
+        not the helper's either.
         """
         argument = "" if payload is None else repr(base64.b64encode(payload.encode("utf-8")).decode("ascii"))
         for attempt in (1, 2):
-            run = self.execute(f"__clientcare__.{method}({argument})", deadline, silent=True, store_history=False,
+            # the reply emptied first: a method that answers nothing (replaced by a no-op) leaves no earlier answer
+            run = self.execute(f"__clientcare__.reply = ''\n__clientcare__.{method}({argument})", deadline,
+                               silent=True, store_history=False,
                                user_expressions={"r": "__clientcare__.reply"}, keep_outputs=False)
             if run.fault:
                 self.usable = run.recovered
@@ -298,6 +301,8 @@ class LearnerKernel:
             if not isinstance(answer, (dict, codec.BadData)):
                 # every answer of the helper is a dict: anything else comes from a helper learner code changed
                 answer = codec.BadData(f"the kernel answered with a {type(answer).__name__}, not the helper's answer")
+            elif expect is not None and isinstance(answer, dict) and not expect(answer):
+                answer = codec.BadData(f"the kernel's answer to {method} is not the helper's")
             if not isinstance(answer, codec.BadData) or self.broken:
                 return run, answer
             if attempt == 2:

@@ -127,10 +127,10 @@ class Server:
                 self.modules[f"{module_name}.{class_name}"] = (owner, dict(vars(owner)))
         self._answer({"status": "ok"})
 
-    def describe(self, text):
+    def _describe(self, names):
         """For each name: what the learner's namespace holds ("function", a plain value, or nothing)."""
         answer = {}
-        for name in self._request(text):
+        for name in names:
             if name not in self.ns:
                 answer[name] = ["missing", _near_miss(name, self.ns)]
                 continue
@@ -143,10 +143,12 @@ class Server:
                 answer[name] = ["value", value]
             except NotPlainData as error:
                 answer[name] = ["other", f"{type(value).__name__} ({error})"]
-        self._answer(answer)
+        return answer
 
     def begin_test(self, text):
-        """Put back what the submission replaced, bind the setup names the grader sends, set shadows aside."""
+        """Put back what the submission replaced, bind the setup names the grader sends, set shadows aside;
+        then say what each name the test wants (and the grader does not hold) is."""
+        setup, wanted = self._request(text)
         changed = []
         if self.builtins is not None:
             for key, value in self.builtins.items():
@@ -171,13 +173,13 @@ class Server:
                             changed.append(f"{label}.{key}")
                         except (AttributeError, TypeError):
                             pass
-        self.ns.update(self._request(text))
+        self.ns.update(setup)
         self.ns.update(self.aside)
         self.aside = {k: self.ns.pop(k) for k in list(self.ns)
                       if self.builtins and k in self.builtins and not k.startswith("_")
                       and self.ns[k] is not self.builtins[k] and self.ns[k] is not self.kernel_globals.get(k)}
         changed += [f"the name {k} (it hides the built-in)" for k in self.aside]
-        self._answer({"status": "ok", "changed": changed})
+        self._answer({"status": "ok", "changed": changed, "described": self._describe(wanted)})
 
     def end_test(self):
         self.ns.update(self.aside)

@@ -36,7 +36,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Integer, List, Type, Unicode
 
 from ._kernel import KernelFault, LearnerKernel
-from ._trusted import (BudgetExhausted, LearnerError, NotPlainResult, Session, checks_line, hidden_lines, redact,
+from ._trusted import (BudgetExhausted, LearnerError, NotPlainResult, Redactor, Session, checks_line, hidden_lines,
                        run_test)
 from .notes import LOG_PREFIX, add_notes, set_cell_note
 
@@ -162,6 +162,11 @@ class _Run:
         self.replacements = 0
         self.gave_up = ""                 # why nothing more runs
         self.budget_limited, self.limit = False, float(owner.timeout)
+        self._visible: str | None = None
+        self._redactor: tuple[frozenset, Redactor] | None = None
+        self.test_open = False            # the learner's names that hide built-ins are set aside in the kernel for
+                                          # a test: given back before the learner's next cell (the next test's
+                                          # begin_test gives them back first itself)
 
     def note(self, text: str) -> None:
         # One line of printable text: learner-made text inside a note (an error message) can neither start a
@@ -174,12 +179,21 @@ class _Run:
     def theirs(self, text) -> str:
         """Text made by learner code, as a note may quote it: one printable line, hidden test inputs redacted."""
         text = "".join(ch if ch.isprintable() else " " for ch in str(text))
-        return redact(text, self.session.secrets, self.visible_text()) if self.session.secrets else text
+        return self.redactor()(text) if self.session.secrets else text
 
     def visible_text(self) -> str:
         """Everything of the notebook's sources a learner can read (the hidden tests' lines left out)."""
-        return "\n".join("\n".join(line for number, line in enumerate(str(c.source).splitlines(), start=1)
-                                    if number not in hidden_lines(str(c.source))) for c in self.nb.cells)
+        if self._visible is None:  # the sources do not change while grading (``grade`` makes each a str first)
+            self._visible = "\n".join("\n".join(line for number, line in enumerate(str(c.source).splitlines(), start=1)
+                                                if number not in hidden_lines(str(c.source))) for c in self.nb.cells)
+        return self._visible
+
+    def redactor(self) -> Redactor:
+        """What redacts hidden test inputs from learner-made text, for the inputs the hidden tests gave so far."""
+        secrets = frozenset(self.session.secrets)
+        if self._redactor is None or self._redactor[0] != secrets:
+            self._redactor = (secrets, Redactor(secrets, self.visible_text()))
+        return self._redactor[1]
 
     # -- cells
 
@@ -200,6 +214,9 @@ class _Run:
         return cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
 
     def grade(self) -> None:
+        for cell in self.nb.cells:
+            if cell.cell_type == "code" and not isinstance(cell.source, str):
+                cell.source = ""
         setup = self.classify()
         failure = self.session.run_setup([self.nb.cells[i].source for i in setup], self.trusted)
         if failure:
@@ -210,8 +227,6 @@ class _Run:
                 if cell.cell_type != "code":
                     continue
                 cell.outputs, cell.execution_count = [], None
-                if not isinstance(cell.source, str):
-                    cell.source = ""
                 try:
                     if is_test(cell):
                         self.test_cell(index, cell)
@@ -243,19 +258,19 @@ class _Run:
         """No output anywhere in the notebook repeats what hidden tests gave the learner's functions."""
         if not self.session.secrets:
             return
-        visible = self.visible_text()
+        redact = self.redactor()
         for cell in self.nb.cells:
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error" and output.get("ename") in GRADER_ERRORS:
                     continue  # the grader's own words (a budget, a time limit), nothing of the learner's
                 for key in ("text", "evalue"):
                     if isinstance(output.get(key), str):
-                        output[key] = redact(output[key], self.session.secrets, visible)
+                        output[key] = redact(output[key])
                 if "traceback" in output:
-                    output.traceback = [redact(str(line), self.session.secrets, visible) for line in output.traceback]
+                    output.traceback = [redact(str(line)) for line in output.traceback]
                 for mime, value in list(output.get("data", {}).items()):
                     if isinstance(value, str) and not mime.startswith("image/"):
-                        output.data[mime] = redact(value, self.session.secrets, visible)
+                        output.data[mime] = redact(value)
 
     def _deadline(self) -> float:
         self.budget_limited = self.budget.left < self.owner.timeout  # a timeout then means the budget is spent
@@ -291,6 +306,14 @@ class _Run:
         """Run a cell in the learner's kernel (the course's setup cells are not charged to the budget)."""
         if self.stop_reason():
             return
+        if self.test_open:
+            self.test_open = False
+            kernel, reinstalled = self.session.kernel, self.session.kernel.reinstalled
+            self._ask("end_test", None)
+            if kernel.reinstalled > reinstalled:
+                self.helper_reinstalled(self.where(cell, index))
+            if self.stop_reason():
+                return
         run = self.session.kernel.execute(cell.source, self._deadline())
         if charged:
             self.budget.charge(run.seconds)
@@ -314,6 +337,10 @@ class _Run:
             return
         self.recover(run.fault, where)
 
+    def helper_reinstalled(self, where: str) -> None:
+        self.note(f"'{where}': your code had removed or changed the grader's helper in your kernel "
+                  "(__clientcare__); it was installed again")
+
     def fault_text(self, fault: str, where: str) -> str:
         return {"timeout": f"ran past its time limit ({self.limit:.0f} s): an endless loop or a long wait?",
                 "dead": "stopped the Python process running it (the kernel died)",
@@ -335,6 +362,7 @@ class _Run:
         self.note(f"'{where}' {cause}; only that part lost its points: a new kernel was started, the setup and "
                   "your other cells were run again, and grading went on")
         started = time.monotonic()
+        self.test_open = False
         self.session.kernel = self.owner._new_kernel(self.kernel_name, self.workdir, self.scratch)
         self.budget.charge(time.monotonic() - started)  # a replacement kernel is the submission's cost too
         setup = self.classify()
@@ -366,8 +394,7 @@ class _Run:
                 self.note(f"your code had replaced {self.theirs(', '.join(str(c)[:80] for c in changed[:5]))}; the "
                           "originals were put back before the tests ran")
             printed, error, hidden = run_test(self.session, cell.source, f"<test {where}>")
-            if not isinstance(error, KernelFault):
-                self.session.finish(deadline)
+            self.test_open = not isinstance(error, KernelFault)  # ended before the learner's next cell
         except KernelFault as fault:
             printed, error, hidden = "", fault, False
         except Exception as fault:  # what the kernel answered could not be used: this part fails, grading goes on
@@ -376,8 +403,7 @@ class _Run:
             self.note(f"'{where}': your code broke the grader's link to your functions "
                       f"({self.theirs(str(fault)[:200])}); that part scores 0")
         if kernel.reinstalled > reinstalled:
-            self.note(f"'{where}': your code had removed or changed the grader's helper in your kernel "
-                      "(__clientcare__); it was installed again")
+            self.helper_reinstalled(where)
         if isinstance(error, KernelFault):
             kernel_fault = error
         self.budget.charge(kernel.busy - busy)
