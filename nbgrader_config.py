@@ -67,6 +67,11 @@ P = "clientcare.instructor.preprocessors."
 # user with a process cap, its whole process tree killed afterwards. Without bubblewrap nothing is run
 # (grading stops naming it). `clientcare grade` and stock `nbgrader autograde` both read this.
 c.JudgedExecute.kernel_manager_class = "clientcare.instructor.sandbox.SandboxKernelManager"
+# Warm kernels (graded as root): each grading slot's sandbox is started once and forks a fresh kernel for each
+# submission from a process that has imported ipykernel, pandas and numpy and never holds a learner's code or
+# data; afterwards the slot's processes are killed and its files removed (see course/clientcare/instructor/
+# warm.py). Run as another user, kernels are cold (a new sandbox each), with one warning.
+c.SandboxKernelManager.warm = True
 c.JudgedExecute.kernel_name = "clientcare-grader"  # installed by `make` (its spec names the kernel; the
                                                    # sandbox starts isolated Python with the same module)
 c.JudgedExecute.timeout = 30                       # seconds per cell (a test cell's calls together)

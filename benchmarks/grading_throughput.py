@@ -6,7 +6,8 @@ done) for one assignment and grades them three ways, one after the other on the 
 1. plain stock nbgrader: ``nbgrader autograde`` with nbgrader's own defaults (its Execute
    preprocessor, the notebook's ``python3`` kernel, no course configuration), learners in turn;
 2. the course's configuration, also as ``nbgrader autograde`` learners in turn: the release
-   skeleton, the sandboxed kernel, tests judged outside it (``JudgedExecute``), inert outputs;
+   skeleton, the sandboxed kernel (warm, as the course configures it, when run as root), tests judged
+   outside it (``JudgedExecute``), inert outputs;
    the difference from (1) per learner is the boundary's cost;
 3. ``clientcare grade``: the same configuration with parallel workers (throughput), cold kernels
    (``c.SandboxKernelManager.warm = False``: a new sandbox and kernel per submission);
@@ -168,7 +169,8 @@ def run(args, n: int) -> None:
         print(f"1. plain stock nbgrader autograde (python3 kernel, nbgrader's preprocessors): "
               f"{stock:6.1f} s  {stock / n:5.2f} s per learner", flush=True)
         ours = timed_autograde(serial, args.assignment)
-        print(f"2. stock nbgrader autograde with the course's config (sandboxed kernel, tests judged outside): "
+        print(f"2. stock nbgrader autograde with the course's config (sandboxed kernel as configured, tests judged "
+              f"outside): "
               f"{ours:6.1f} s  {ours / n:5.2f} s per learner", flush=True)
         print(f"   the boundary's cost: {(ours - stock) / n:+.2f} s per learner ({ours / stock:.2f}x plain stock)",
               flush=True)

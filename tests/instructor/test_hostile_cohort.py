@@ -96,6 +96,9 @@ def assert_sandboxed(course: Course, scratch: Path) -> None:
                              time.monotonic() + 30)
     finally:
         kernel.shutdown()
+        from clientcare.instructor import warm
+
+        warm.close_all()  # the probe's warm sandbox ends here: whatever is left running later is the grading's
     shutil.rmtree(work)
     printed = "".join(o.get("text", "") for o in run.outputs)
     if printed.split("]")[0] != "[False, False, False, False" or printed.split()[-1] == "0":
@@ -197,6 +200,7 @@ def cohort(tmp_path_factory):
         left = sorted(str(p) for p in scratch.rglob("*"))
         running = [pid for pid in os.listdir("/proc") if pid.isdigit() and _uses(pid, str(scratch))]
         running += [pid for user in slot_users(USERS) for pid in processes_of(pwd.getpwnam(user).pw_uid)]
+        running = [f"{pid}: {_describe(pid)}" for pid in running]
     finally:
         remove_slot_users(USERS)
         for key, value in saved.items():
@@ -212,6 +216,17 @@ def _without_redirects() -> dict:
     for name in ("CLIENTCARE_DB_URL", "CLIENTCARE_EXCHANGE"):
         env.pop(name, None)
     return env
+
+
+def _describe(pid) -> str:
+    """A process as a failure message names it: its user, parent and command line."""
+    try:
+        status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                      if ":\t" in line)
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:300]
+        return f"uid {status.get('Uid', '?').split()[0]}, parent {status.get('PPid', '?')}: {command}"
+    except OSError:
+        return "gone"
 
 
 def _uses(pid: str, folder: str) -> bool:

@@ -163,13 +163,13 @@ def test_each_learner_gets_a_fresh_process_from_the_same_warm_sandbox(work):
     cold.shutdown()
 
 
-def test_warm_kernels_are_off_unless_configured():
-    """Off by default, in the class and in the course's configuration (``clientcare grade`` and stock
-    ``nbgrader autograde`` grade with cold kernels until an instructor sets ``warm``)."""
+def test_the_course_grades_with_warm_kernels_and_the_class_is_cold_unless_configured():
+    """The course's configuration (``clientcare grade`` and stock ``nbgrader autograde`` both read it) turns
+    warm kernels on; a ``SandboxKernelManager`` configured by nobody starts cold ones."""
     from clientcare.instructor.config import course_config
 
     assert SandboxKernelManager().warm is False
-    assert SandboxKernelManager(config=course_config(REPO)).warm is False
+    assert SandboxKernelManager(config=course_config(REPO)).warm is True
 
 
 def test_grades_are_those_of_a_cold_kernel(tmp_path):

@@ -66,6 +66,11 @@ class GradingSetup(_WorkerPlugin):
         _start_worker(self.root, self.notebook_budget, self.memory_mb, quiet=False)
         install_kernelspec()  # the sandboxed kernel the course's configuration names, on this worker's machine
 
+    def teardown(self, worker) -> None:
+        from . import warm
+
+        warm.close_all()  # this worker's warm sandboxes, with their slot users' processes
+
 
 def _describe_course(root: str, probe: str) -> dict:
     """What a worker sees of the course at ``root`` (run on every worker by :func:`check_cluster`)."""

@@ -178,6 +178,14 @@ def _set_up_worker(root: str, notebook_budget: float, memory_mb: int, quiet: boo
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     api.log.setLevel(logging.WARNING)
     _worker.update(api=api)
+    # Warm sandboxes (warm.py) serve this worker's learners and end with it. A pool process ends without running
+    # atexit handlers, so the pool's own exit finalizers close them (each kills its sandbox and waits until
+    # its slot user has no process left).
+    from multiprocessing.util import Finalize
+
+    from . import warm
+
+    Finalize(None, warm.close_all, exitpriority=10)
 
 
 def _grade_one(assignment: str, student: str) -> Outcome:

@@ -781,6 +781,8 @@ class _Sandboxed(LoggingConfigurable):
     _slot = None  # (index, lock fd, uid, gid)
     _runtime = None  # this kernel's socket folder
     _warm_box = None  # the warm sandbox (warm.WarmSandbox) serving this kernel, which holds the slot
+    _told_cold = False  # the warning that warm kernels need root was given
+    sandbox_seconds = 0.0  # of the last start, seconds spent starting a new warm sandbox (the grader's own set-up)
 
     # ------------------------------------------------------------ set-up
 
@@ -829,12 +831,16 @@ class _Sandboxed(LoggingConfigurable):
             from . import warm
 
             protected = (kw.get("env") or {}).get(PROTECTED_ENV, "")
+            started = time.monotonic()
             self._warm_box = warm.take(self, protected, self.warm_timeout)
+            self.sandbox_seconds = time.monotonic() - started if self._warm_box.served == 0 else 0.0
             self._slot = self._warm_box.template._slot
             base = self._warm_box.runtime
         else:
-            if self.warm:
-                self.log.warning("[clientcare] sandbox: warm kernels need root; starting a cold one")
+            if self.warm and not _Sandboxed._told_cold:
+                _Sandboxed._told_cold = True  # once per grading process, not once per learner
+                self.log.warning("[clientcare] sandbox: warm kernels need root (slot users); grading with cold "
+                                 "kernels, a new sandbox for each submission")
             self._acquire_slot(base)
         _, _, uid, gid = self._slot
         self._runtime = tempfile.mkdtemp(prefix="kernel-", dir=base)

@@ -6,6 +6,7 @@ import time
 
 import nbformat
 import pytest
+from jupyter_client.manager import KernelManager
 
 from clientcare.instructor.preprocessors import JudgedExecute
 from clientcare.instructor.preprocessors._kernel import LearnerKernel
@@ -130,6 +131,28 @@ def test_a_dead_kernel_costs_only_the_part_it_died_in(tmp_path):
     assert scores(nb) == {"t-before": 1, "t-crash": 0, "t-after": 1}
     assert "DeadKernelError" in shown(nb, "t-crash")
     assert any("'t-crash'" in n and "kernel died" in n and "a new kernel was started" in n for n in notes_of(nb))
+
+
+class SlowSetUp(KernelManager):
+    """Every start spends 3 s on the grader's own set-up first, as starting a new warm sandbox does."""
+
+    def start_kernel(self, **kw):
+        time.sleep(3)
+        self.sandbox_seconds = 3.0
+        return super().start_kernel(**kw)
+
+
+def test_a_replacement_kernel_charges_the_budget_for_its_start_not_for_the_graders_set_up(tmp_path):
+    """The learner's budget pays for their replacement kernel's start, not for a new warm sandbox under it
+    (the grader's choice): with a 2.5 s budget, 3 s of set-up charged used to leave the last part ungraded."""
+    nb = notebook(
+        cell("answer", "def crash():\n    import os\n    os._exit(3)\ndef fine():\n    return 11", "funcs"),
+        cell("test", "crash()", "t-crash"),
+        cell("test", "assert fine() == 11", "t-after"),
+    )
+    judge(nb, tmp_path, kernel_manager_class=SlowSetUp, notebook_budget=2.5)
+    assert scores(nb) == {"t-crash": 0, "t-after": 1}, notes_of(nb)
+    assert not any("time budget" in n for n in notes_of(nb))
 
 
 def test_stuck_calls_are_stopped_and_the_budget_is_a_hard_cap(tmp_path):

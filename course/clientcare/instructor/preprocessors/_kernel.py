@@ -74,6 +74,7 @@ class LearnerKernel:
         self.reinstalled = 0  # times the helper had to be installed again
         self.broken = False   # installing it again did not help (learner code broke what it relies on)
         self.busy = 0.0       # seconds spent waiting for this kernel, every request together
+        self.set_up = 0.0     # seconds of starting it that went to the grader's own set-up (a new warm sandbox)
         self.loop = None     # for kernel managers whose methods are coroutines (AsyncKernelManager)
 
     def _sync(self, value):
@@ -105,6 +106,7 @@ class LearnerKernel:
         self._sync(self.km.start_kernel(extra_arguments=list(self.extra_arguments), cwd=self.cwd, env=dict(self.env),
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL))
+        self.set_up += getattr(self.km, "sandbox_seconds", 0.0)
         self.context = zmq.Context()
         self.context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
         # A blocking client on the manager's connection, whatever kind of manager started the kernel.

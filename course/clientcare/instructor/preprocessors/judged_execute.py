@@ -364,7 +364,8 @@ class _Run:
         started = time.monotonic()
         self.test_open = False
         self.session.kernel = self.owner._new_kernel(self.kernel_name, self.workdir, self.scratch)
-        self.budget.charge(time.monotonic() - started)  # a replacement kernel is the submission's cost too
+        # a replacement kernel is the submission's cost too; a new warm sandbox for it is the grader's own
+        self.budget.charge(max(0.0, time.monotonic() - started - self.session.kernel.set_up))
         setup = self.classify()
         for index in list(self.ran):
             run = self.session.kernel.execute(self.nb.cells[index].source, self._deadline(), keep_outputs=False)
