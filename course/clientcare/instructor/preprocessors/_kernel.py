@@ -17,6 +17,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 
 import zmq
 from jupyter_client.blocking.client import BlockingKernelClient
@@ -113,11 +114,36 @@ class LearnerKernel:
         self.kc = BlockingKernelClient(context=self.context, parent=self.km)
         self.kc.load_connection_info(self.km.get_connection_info(session=False))
         self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=self.startup_timeout)
+        self._wait_for_ready(self.startup_timeout)
         boot = self.boot(time.monotonic() + self.startup_timeout)
         self.usable = boot.status == "ok"
         if boot.status != "ok":
             raise RuntimeError(f"the grader's helper did not start in the kernel ({boot.fault or boot.reply})")
+
+    def _wait_for_ready(self, timeout: float) -> None:
+        """Until the kernel answers ``kernel_info`` with its IOPub channel connected.
+
+        As jupyter_client's ``wait_for_ready``, without its last step, which waits until IOPub has been
+        quiet for 0.2 s (0.2 s of every learner's kernel start): every output here is matched to the
+        request it answers, so the start's own status messages may stay unread.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            self.kc.kernel_info()
+            try:
+                reply = self.kc.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply.get("msg_type") == "kernel_info_reply":
+                try:
+                    self.kc.iopub_channel.get_msg(timeout=0.2)  # IOPub is connected once it delivers
+                    return
+                except Empty:
+                    pass
+            if not self.alive():
+                raise RuntimeError("the kernel died before answering kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the kernel did not answer in {timeout:g} s")
 
     def boot(self, deadline: float) -> "Execution":
         """Install the grader's helper in the kernel (again, if learner code removed or broke it)."""
