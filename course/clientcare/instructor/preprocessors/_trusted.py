@@ -92,7 +92,7 @@ def _leaves(value, found: set, depth: int = 0) -> None:
         return
     if type(value) is str:
         if len(value.strip()) >= 4:
-            found.update((value, value[::-1]))  # as given, and reversed (``redact`` ignores case)
+            found.update((value, value[::-1]))  # as given, and reversed (``Redactor`` ignores case)
     elif type(value) in (int, float) and value == value and abs(value) != float("inf"):
         forms = {repr(value), f"{value:.2f}", f"{value:,}", f"{value:,.2f}"}
         if float(value).is_integer():
@@ -339,11 +339,6 @@ def run_test(session: Session, source: str, filename: str) -> tuple[str, BaseExc
                         for frame, line in traceback.walk_tb(error.__traceback__))
         return out.getvalue(), error, in_hidden
     return out.getvalue(), None, False
-
-
-def redact(text: str, secrets: set[str], visible: str) -> str:
-    """``text`` with every hidden test input the learner's code could have echoed replaced (see ``Redactor``)."""
-    return Redactor(secrets, visible)(text)
 
 
 class Redactor:
