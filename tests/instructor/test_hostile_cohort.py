@@ -32,6 +32,7 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.utils import notebook_hash
 
+from clientcare.instructor import warm
 from clientcare.instructor.course import Course, make_scratch_course, tools_on_path
 from clientcare.instructor.grading import grade_cohort
 from clientcare.instructor.results import question_scores
@@ -96,8 +97,6 @@ def assert_sandboxed(course: Course, scratch: Path) -> None:
                              time.monotonic() + 30)
     finally:
         kernel.shutdown()
-        from clientcare.instructor import warm
-
         warm.close_all()  # the probe's warm sandbox ends here: whatever is left running later is the grading's
     shutil.rmtree(work)
     printed = "".join(o.get("text", "") for o in run.outputs)
@@ -221,8 +220,7 @@ def _without_redirects() -> dict:
 def _describe(pid) -> str:
     """A process as a failure message names it: its user, parent and command line."""
     try:
-        status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                      if ":\t" in line)
+        status = warm._status(pid)
         command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:300]
         return f"uid {status.get('Uid', '?').split()[0]}, parent {status.get('PPid', '?')}: {command}"
     except OSError:

@@ -241,12 +241,16 @@ def test_every_round_trip_is_charged_to_the_budget(tmp_path):
     assert any("used its whole time budget" in n for n in notes_of(nb))
 
 
-@pytest.mark.parametrize("replaced", ["begin_test", "end_test", "call"])
-def test_a_helper_method_replaced_by_a_no_op_gets_no_stale_answer(tmp_path, replaced):
+@pytest.mark.parametrize("noop", [
+    *[f"type(__clientcare__).{method} = lambda self, *a: None" for method in ("begin_test", "end_test", "call")],
+    # an answer in the helper's own form that leaves out what the test needs to know
+    "type(__clientcare__).begin_test = lambda self, text: self._answer({'status': 'ok', 'changed': []})",
+], ids=["begin_test", "end_test", "call", "begin_test-without-names"])
+def test_a_helper_method_replaced_by_a_no_op_gets_no_stale_answer(tmp_path, noop):
     """A no-op in place of the helper's method leaves the last answer in place: the grader must not read that
     one as the new one (a no-op begin_test used to be read as "none of your functions exist", and a no-op
-    call as the answer of the call before). The helper is installed again and the tests are fair."""
-    noop = f"type(__clientcare__).{replaced} = lambda self, *a: None"
+    call as the answer of the call before), nor an answer without the names a test needs. The helper is
+    installed again and the tests are fair."""
     nb = notebook(cell("answer", "def one():\n    return 1", "one"),
                   cell("answer", "def two():\n    return 2", "two"),
                   cell("extra", noop),
