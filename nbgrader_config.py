@@ -109,7 +109,7 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    P + "CheckCellMetadata",             # nbgrader's, its schema checked once, not per cell
 ]
 c.Autograde.autograde_preprocessors = [
     P + "JudgedExecute",                 # in place of nbgrader's Execute
@@ -119,7 +119,7 @@ c.Autograde.autograde_preprocessors = [
     P + "LimitRichOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    P + "CheckCellMetadata",             # nbgrader's, its schema checked once, not per cell
 ]
 # The course's late-work policy (content/due-dates.yaml; clientcare/instructor/late_policy.py).
 c.AssignLatePenalties.plugin_class = "clientcare.instructor.late_policy.CourseLatePolicy"
