@@ -16,6 +16,7 @@ import ast
 import builtins
 import re
 import contextlib
+import functools
 import io
 import os
 import sys
@@ -44,12 +45,18 @@ class BudgetExhausted(BaseException):
     """The notebook's time budget is spent: nothing more runs."""
 
 
-def referenced_names(source: str) -> set[str]:
+# A worker grades the same test cells for learner after learner: what depends only on a test cell's source
+# is worked out once per source.
+_SAME_TESTS = 1024
+
+
+@functools.lru_cache(maxsize=_SAME_TESTS)
+def referenced_names(source: str) -> frozenset[str]:
     """Names a cell reads (anywhere in it), minus those it binds at its top level before or after."""
     try:
         tree = ast.parse(source)
     except SyntaxError:  # the test then fails with that error when it runs
-        return set()
+        return frozenset()
     read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
     bound = set()
     for node in tree.body:
@@ -62,10 +69,11 @@ def referenced_names(source: str) -> set[str]:
                 bound.update((alias.asname or alias.name).split(".")[0] for alias in sub.names)
             elif isinstance(sub, ast.ExceptHandler) and sub.name:
                 bound.add(sub.name)
-    return read - bound
+    return frozenset(read - bound)
 
 
-def hidden_lines(source: str) -> set[int]:
+@functools.lru_cache(maxsize=_SAME_TESTS)
+def hidden_lines(source: str) -> frozenset[int]:
     """Line numbers (1-based) of the cell's hidden tests."""
     lines, inside = set(), False
     for number, line in enumerate(source.splitlines(), start=1):
@@ -75,7 +83,13 @@ def hidden_lines(source: str) -> set[int]:
             inside = False
         elif inside:
             lines.add(number)
-    return lines
+    return frozenset(lines)
+
+
+@functools.lru_cache(maxsize=_SAME_TESTS)
+def _compiled(source: str, filename: str):
+    """A test cell's code object (immutable: each notebook runs it in its own namespace)."""
+    return compile(source, filename, "exec")
 
 
 def checks_line(source: str) -> str:
@@ -331,7 +345,7 @@ def run_test(session: Session, source: str, filename: str) -> tuple[str, BaseExc
     out = io.StringIO()
     hidden = hidden_lines(source)
     try:
-        code = compile(source, filename, "exec")
+        code = _compiled(source, filename)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             exec(code, session.ns)
     except (Exception, KernelFault, BudgetExhausted) as error:
