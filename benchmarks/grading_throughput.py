@@ -204,7 +204,7 @@ def run(args, n: int) -> None:
                 costs = stage_costs(course.root, args.assignment, staged)
                 print(f"   {name:6s}" + "".join(f"{costs[stage] / len(staged):10.3f}" for stage in STAGES + ("total",)),
                       flush=True)
-        print(f"4. the boundary's own cost per kernel ({args.kernel_runs} kernels each, median):", flush=True)
+        print(f"6. the boundary's own cost per kernel ({args.kernel_runs} kernels each, median):", flush=True)
         figures = sandbox_start.measure(args.kernel_runs)
         plain_start, plain_stop = figures["plain kernel (python3)"][:2]
         for name, (start, stop, fastest, slowest) in figures.items():

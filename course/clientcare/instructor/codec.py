@@ -64,6 +64,11 @@ def _qualname(value) -> str:
     return f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else kind.__qualname__
 
 
+def _is_numeric(dtype) -> bool:
+    """A numpy bool, integer or float dtype (``tolist()`` then gives Python bools, ints and floats)."""
+    return type(dtype).__module__.split(".")[0] == "numpy" and getattr(dtype, "kind", None) in ("b", "i", "u", "f")
+
+
 def _is_namedtuple(kind) -> bool:
     fields = vars(kind).get("_fields")
     return kind.__bases__ == (tuple,) and type(fields) is tuple and all(type(f) is str for f in fields)
@@ -133,6 +138,8 @@ class _Encoder:
                 items = [None if np.isnat(x) else int(x.view("i8")) for x in flat]
             elif value.dtype.kind == "O":
                 items = [self(x, depth + 1) for x in flat]
+            elif _is_numeric(value.dtype):
+                items = self.numbers(flat.tolist(), value.dtype.kind, depth)
             else:
                 items = [self(x.item(), depth + 1) for x in flat]
             self.items += len(items)
@@ -159,7 +166,23 @@ class _Encoder:
         return text
 
     def values(self, array, depth):
-        return [self(item, depth + 1) for item in array.tolist()]
+        items = array.tolist()
+        if _is_numeric(array.dtype):
+            return self.numbers(items, array.dtype.kind, depth)
+        return [self(item, depth + 1) for item in items]
+
+    def numbers(self, items: list, kind: str, depth: int) -> list:
+        """What ``self(item, depth + 1)`` gives for each item of a bool, int or float array's ``tolist()``,
+        without a call per item (these are most of a DataFrame's values)."""
+        self.items += len(items)
+        if self.items > self.max_items:
+            raise NotPlainData(f"it has more than {self.max_items:,} values")
+        if items and depth + 1 > MAX_DEPTH:
+            raise NotPlainData("it is nested too deeply")
+        if kind == "f":
+            isfinite = _math.isfinite
+            return [v if isfinite(v) else {"$float": repr(v)} for v in items]
+        return items
 
     def index(self, index, depth):
         import pandas as pd

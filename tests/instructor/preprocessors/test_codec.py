@@ -104,6 +104,35 @@ def test_size_and_nesting_are_capped():
         encode(list(range(100)), max_items=50)
 
 
+NUMERIC = [np.array([1.5, math.nan, math.inf, -math.inf, -0.0, 1e300]), np.array([True, False]),
+           np.array([2 ** 64 - 1, 0], dtype="u8"), np.array([-7, 2 ** 40], dtype="i8"),
+           np.array([0.1, 65504], dtype="f2"), np.array([math.nan, 0.3], dtype="f4"), np.array([], dtype="i4")]
+
+
+@pytest.mark.parametrize("array", NUMERIC, ids=lambda a: a.dtype.str)
+def test_numeric_columns_encode_as_their_values_one_by_one(array):
+    """Numeric arrays and columns skip the per-value encoder; what they give must not change."""
+    one_by_one = [json.loads(encode(v)) for v in array.tolist()]
+    assert json.loads(encode(array))["$ndarray"][2] == one_by_one
+    assert json.loads(encode(pd.Series(array)))["$series"][3] == one_by_one
+    assert json.loads(encode(pd.DataFrame({"a": array})))["$frame"][3] == [one_by_one]
+    back = decode(encode(array))
+    assert back.dtype == array.dtype and np.array_equal(back, array, equal_nan=True)
+
+
+def test_numeric_columns_are_capped_like_any_values():
+    with pytest.raises(NotPlainData, match="more than 50 values"):
+        encode(pd.DataFrame({"a": range(100)}), max_items=50)
+    with pytest.raises(NotPlainData, match="more than 50 values"):
+        encode(np.arange(100), max_items=50)
+    nested = pd.Series([1.0, 2.0])
+    for _ in range(58):  # its values are then as deep as a value may be
+        nested = [nested]
+    encode(nested)
+    with pytest.raises(NotPlainData, match="nested too deeply"):
+        encode([nested])
+
+
 @pytest.mark.parametrize("text", [
     '{"$pickle": "gASVAAAA"}', '{"a": 1}', '{"$tuple": [1], "$set": [2]}', "[" * 100_000 + "]" * 100_000,
     "NaN", "Infinity", '{"$dict": [[[1], 2]]}', '{"$index": ["category", [], null, null]}',
