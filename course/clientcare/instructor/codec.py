@@ -204,7 +204,7 @@ class _Encoder:
 
         kind = type(value)
         if kind is pd.DataFrame:
-            columns = [value.iloc[:, i] for i in range(value.shape[1])]
+            columns = [column for _, column in value.items()]  # by position (iloc per column is slower)
             return {"$frame": [self.index(value.index, depth + 1), self.index(value.columns, depth + 1),
                                [self.dtype(c.dtype, depth + 1) for c in columns],
                                [self.values(c, depth + 1) for c in columns]]}
