@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import sqlite3
 import sys
 import time
@@ -73,45 +72,17 @@ def run(kernel, code: str, timeout: float = 30) -> dict:
         elif message["msg_type"] == "error":
             out["ename"], out["evalue"] = content["ename"], content["evalue"]
 
-    reply = client.execute_interactive(code, output_hook=collect, timeout=timeout)
+    # stop_on_error=False, as the grader sends every cell: otherwise ipykernel aborts ("aborted", no output) a
+    # request that reaches it before it has finished the abort it starts after an error
+    reply = client.execute_interactive(code, output_hook=collect, timeout=timeout, stop_on_error=False)
     out["status"] = reply["content"]["status"]
     return out
 
 
 def assert_alive(kernel) -> None:
-    """The kernel runs code, answers with its value and still prints.
-
-    The value is read from the execute reply (``user_expressions``). The printed line is
-    waited for up to 10 s, even after the kernel reports idle: right after an interrupt,
-    the printed line was once missing when idle came (clean-clone CI; not reproduced in 900 local tries).
-    A line that never arrives still fails.
-    """
-    manager, client = kernel
-    assert manager.is_alive()
-    message_id = client.execute("print(6 * 7)", user_expressions={"answer": "2 * 21"})
-    reply = client.get_shell_msg(timeout=30)
-    while reply["parent_header"].get("msg_id") != message_id:  # a reply to an earlier request
-        reply = client.get_shell_msg(timeout=30)
-    content = reply["content"]
-    assert content["status"] == "ok", content
-    assert content["user_expressions"]["answer"]["data"]["text/plain"] == "42", content
-    assert _printed_by(client, message_id, "42\n") == "42\n"
-
-
-def _printed_by(client, message_id: str, expected: str, wait: float = 10) -> str:
-    """What the request ``message_id`` printed, read from IOPub until idle and ``expected`` (or ``wait`` s)."""
-    text, idle, deadline = "", False, time.monotonic() + wait
-    while not (idle and text == expected) and time.monotonic() < deadline:
-        try:
-            message = client.get_iopub_msg(timeout=max(0.05, deadline - time.monotonic()))
-        except queue.Empty:  # nothing more within the wait
-            break
-        if message["parent_header"].get("msg_id") != message_id:
-            continue
-        if message["msg_type"] == "stream":
-            text += message["content"]["text"]
-        idle = idle or message["content"].get("execution_state") == "idle"
-    return text
+    assert kernel[0].is_alive()
+    result = run(kernel, "print(6 * 7)")
+    assert result["status"] == "ok" and result["text"].strip() == "42", result
 
 
 def assert_refused(result: dict, path: str, ename: str = "PermissionError") -> None:
@@ -266,7 +237,7 @@ def test_system_exit_is_just_an_error(kernel):
 
 def test_timeouts_can_still_interrupt_a_cell(kernel):
     manager, client = kernel
-    message_id = client.execute("import time; time.sleep(30)")
+    message_id = client.execute("import time; time.sleep(30)", stop_on_error=False)  # as the grader sends it
     client.get_iopub_msg(timeout=10)  # busy
     time.sleep(0.5)
     manager.interrupt_kernel()

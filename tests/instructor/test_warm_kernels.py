@@ -71,7 +71,10 @@ class Kernel:
             elif message["msg_type"] == "error":
                 result["error"] = f"{message['content']['ename']}: {message['content']['evalue']}"
 
-        self.client.execute_interactive(textwrap.dedent(code), output_hook=collect, timeout=timeout)
+        # stop_on_error=False, as the grader sends every cell (ipykernel aborts a request that reaches it
+        # before it has finished the abort it starts after an error)
+        self.client.execute_interactive(textwrap.dedent(code), output_hook=collect, timeout=timeout,
+                                        stop_on_error=False)
         return result
 
     def value(self, expression: str):
