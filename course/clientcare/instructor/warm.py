@@ -51,13 +51,16 @@ import time
 READY, FORK, CLEAN, PING = "ready", "fork", "clean", "ping"
 RLIMITS = ("RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_CPU", "RLIMIT_CORE",
            "RLIMIT_MSGQUEUE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_MEMLOCK")
-# What a cold kernel imports before the first cell (ipykernel's debugger brings debugpy, half the start-up),
-# what the in-kernel protections and the grader's helper use, and what the course's notebooks import.
+# What a cold kernel imports before the first cell (ipykernel's debugger brings debugpy, half the start-up;
+# tornado's asyncio loop; psutil, which jupyter_client uses to list the network interfaces), what the in-kernel
+# protections and the grader's helper use (the guard snapshots numpy.testing and pandas.testing), and what the
+# course's notebooks import.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "IPython",
            "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
-           "IPython.extensions.storemagic", "jupyter_client.session", "tornado", "faulthandler", "pdb", "pydoc",
-           "pandas", "numpy", "zmq", "json", "base64", "decimal", "datetime", "hashlib", "hmac", "math", "re",
-           "collections", "copy", "ctypes", "sqlite3")
+           "IPython.extensions.storemagic", "jupyter_client.session", "tornado", "tornado.platform.asyncio",
+           "psutil", "faulthandler", "pdb", "pydoc", "pandas", "pandas.testing", "numpy", "numpy.testing", "zmq",
+           "json", "base64", "decimal", "datetime", "hashlib", "hmac", "math", "re", "collections", "copy", "ctypes",
+           "sqlite3", "unicodedata")
 PR_SET_DUMPABLE = 4
 MAX_MESSAGE = 1 << 16
 

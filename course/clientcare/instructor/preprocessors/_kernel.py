@@ -38,6 +38,7 @@ BOOTSTRAP = (
     "del _clientcare_boot\n"
 )
 REPLY = re.compile(r"^'([A-Za-z0-9+/=]*)'$")
+RECONNECT_MS = 10  # how soon the client tries again to reach a kernel that was not listening yet
 
 
 class KernelFault(BaseException):
@@ -110,6 +111,10 @@ class LearnerKernel:
         self.set_up += getattr(self.km, "sandbox_seconds", 0.0)
         self.context = zmq.Context()
         self.context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
+        # The client connects before the kernel listens; ZeroMQ tries again after RECONNECT_IVL (100 ms by
+        # default), which was most of a warm kernel's start. Every 10 ms at first, backing off to a second.
+        self.context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        self.context.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
         # A blocking client on the manager's connection, whatever kind of manager started the kernel.
         self.kc = BlockingKernelClient(context=self.context, parent=self.km)
         self.kc.load_connection_info(self.km.get_connection_info(session=False))
