@@ -3,10 +3,12 @@
 A worker's start-up that fails names its exception (it is not "out of memory"); a worker
 killed by a signal names the signal, the learner and the notebook it was grading, and says
 "out of memory" only when the out-of-memory killer's count grew; the learners it had not
-reached are graded.
+reached are graded. When the grading process itself is killed, its workers and their sandboxes end too.
 """
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -116,3 +118,50 @@ def test_a_killed_worker_names_the_signal_the_learner_and_the_notebook(course, m
     printed = "".join(o.get("text", "") for c in graded.cells for o in c.get("outputs", []))
     assert "ran in /home/learner/" in printed, printed
     assert os.geteuid() != 0 or "as 0\n" not in printed, printed  # as root: as a slot user
+
+
+def started_at(pid: int) -> str | None:
+    """The start time of a running (not a zombie) process ``pid``, or None: it names one process, not a reused pid."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def descendants(pid: int) -> list[int]:
+    found = []
+    for child, _ in children(pid):
+        found += [child, *descendants(child)]
+    return found
+
+
+@pytest.mark.slow
+def test_nothing_keeps_running_when_the_grading_process_is_killed(course, tmp_path):
+    """`kill -9` of an instructor's grading (or the out-of-memory killer): its workers and sandboxes end too."""
+    script = f"from clientcare.instructor.grading import grade_cohort\ngrade_cohort({str(course.root)!r}, {A!r}, " \
+             "workers=1, students=['a-slow'])\n"
+    grader = subprocess.Popen([sys.executable, "-c", script], cwd=course.root, env=dict(os.environ, TMPDIR=str(tmp_path)),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, running = time.monotonic() + 180, {}
+        while not running and time.monotonic() < deadline and grader.poll() is None:
+            workers = [pid for pid, command in children(grader.pid) if "spawn_main" in command]
+            sandboxes = [pid for worker in workers for pid, command in children(worker) if "bwrap" in command]
+            if sandboxes:
+                time.sleep(1)  # the learner's first answer is sleeping in the kernel by now
+                running = {pid: started_at(pid) for worker in workers for pid in [worker, *descendants(worker)]}
+            else:
+                time.sleep(0.2)
+        assert running, "the grading never started the learner's kernel"
+        grader.kill()
+        grader.wait()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(started_at(pid) == when for pid, when in running.items()):
+            time.sleep(0.2)
+        left = {pid: (Path(f"/proc/{pid}/cmdline").read_bytes()[:120] if started_at(pid) else b"")
+                for pid, when in running.items() if started_at(pid) == when}
+        assert not left, f"still running 30 s after the grading process was killed: {left}"
+    finally:
+        grader.kill()
+        grader.wait()

@@ -34,6 +34,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -48,6 +49,7 @@ from .sandbox import install_kernelspec
 
 DEFAULT_NOTEBOOK_BUDGET = 120.0  # seconds of execution for one learner's notebook
 DEFAULT_WORKER_MEMORY_MB = 4096  # data memory of one grading worker (RLIMIT_DATA)
+EXIT_GRADER_GONE = 75  # a pool worker's exit status when the grading process that started it has gone
 # What a grading worker keeps of the instructor's environment: the course's own
 # settings, where things are, locale, and the gradebook's PostgreSQL client settings.
 WORKER_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV",
@@ -145,10 +147,28 @@ def _status(**state) -> None:
         os.replace(path + ".new", path)
 
 
+def _end_with_the_grader(grader: int, every: float = 0.5) -> None:
+    """End this pool worker as soon as the grading process that started it is gone (killed, out of memory).
+
+    A pool worker waits for work on a queue it holds both ends of: without this it would wait for ever,
+    with its warm sandboxes and the slot users' processes in them. Those end with it (bubblewrap's
+    ``--die-with-parent``). Only pool workers: a Dask worker's life is its nanny's to manage.
+    """
+
+    def watch() -> None:
+        while os.getppid() == grader:
+            time.sleep(every)
+        os._exit(EXIT_GRADER_GONE)
+
+    threading.Thread(target=watch, name="clientcare-grader-watch", daemon=True).start()
+
+
 def _start_worker(root: str, notebook_budget: float, memory_mb: int = DEFAULT_WORKER_MEMORY_MB,
-                  quiet: bool = True, status_dir: str = "") -> None:
+                  quiet: bool = True, status_dir: str = "", grader: int = 0) -> None:
     """The pool's initializer. Never raises: a failure is kept and reported for every learner this worker gets
     (an initializer that raised would break the pool with no cause but "terminated abruptly")."""
+    if grader:
+        _end_with_the_grader(grader)
     _worker.update(status_dir=status_dir, start_error="")
     _status(state="starting", started=time.time())
     try:
@@ -298,7 +318,8 @@ def grade_cohort(
             broken = []
             oom_before = _oom_kills()
             with ProcessPoolExecutor(min(workers, len(pending)), mp_context=context, initializer=_start_worker,
-                                     initargs=(str(root), notebook_budget, worker_memory_mb, True, status_dir)) as pool:
+                                     initargs=(str(root), notebook_budget, worker_memory_mb, True, status_dir,
+                                               os.getpid())) as pool:
                 # The pool's worker processes (a private attribute, but the only way to their exit codes)
                 processes = getattr(pool, "_processes", None)
                 processes = {} if processes is None else processes  # (the pool's own dict, filled as they start)
