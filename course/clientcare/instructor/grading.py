@@ -195,6 +195,9 @@ def _set_up_worker(root: str, notebook_budget: float, memory_mb: int, quiet: boo
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
     config = load_course_config(Path(root))
     config.JudgedExecute.notebook_budget = float(notebook_budget)  # a hard cap, enforced by JudgedExecute
+    from .shared_engine import share_engines
+
+    share_engines()  # nbgrader's queries compiled once per worker, not once per learner
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     api.log.setLevel(logging.WARNING)
     _worker.update(api=api)
