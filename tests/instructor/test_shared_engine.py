@@ -36,7 +36,7 @@ def one_learner(url: str, student: str):
 
 def test_later_learners_compile_no_query_again_and_see_every_earlier_write(tmp_path, compilations):
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
-    share_engines()
+    assert share_engines(), "this nbgrader does not open its gradebook with sqlalchemy.create_engine"
     first = one_learner(url, "learner-1")
     after_first = compilations[0]
     assert after_first > 0
@@ -57,8 +57,7 @@ def test_without_sharing_every_gradebook_compiles_its_queries_again(tmp_path, co
 
 
 def test_each_database_keeps_its_own_engine_and_sharing_twice_changes_nothing(tmp_path, compilations):
-    share_engines()
-    share_engines()
+    assert share_engines() and share_engines()
     one, other = (f"sqlite:///{tmp_path / name}" for name in ("one.db", "other.db"))
     assert one_learner(one, "a") is one_learner(one, "b")
     assert one_learner(other, "c") is not one_learner(one, "d")

@@ -15,16 +15,19 @@ from __future__ import annotations
 import functools
 
 
-def share_engines() -> None:
-    """From now on, in this process, every nbgrader ``Gradebook`` on one database URL shares one engine."""
+def share_engines() -> bool:
+    """From now on, in this process, every nbgrader ``Gradebook`` on one database URL shares one engine.
+
+    Returns whether they do. An nbgrader that no longer opens its gradebook with ``sqlalchemy.create_engine``
+    is left as it is (grading is only slower; ``tests/instructor/test_shared_engine.py`` then fails).
+    """
     import nbgrader.api
     import sqlalchemy
 
     if getattr(nbgrader.api.create_engine, "shared", False):
-        return
+        return True
     if nbgrader.api.create_engine is not sqlalchemy.create_engine:
-        raise RuntimeError("nbgrader.api no longer opens its gradebook with sqlalchemy.create_engine; "
-                           "clientcare.instructor.shared_engine needs updating for this nbgrader")
+        return False
 
     @functools.lru_cache(maxsize=16)
     def engine(url, **options):
@@ -34,5 +37,5 @@ def share_engines() -> None:
         return engine(str(url), **options)
 
     create_engine.shared = True
-    create_engine.engines = engine
     nbgrader.api.create_engine = create_engine
+    return True
