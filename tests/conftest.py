@@ -67,6 +67,53 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.xdist_group(group))
 
 
+# ---------------------------------------------------------------- slot users: removed when the whole run ends
+
+SLOT_USERS_BEFORE = pytest.StashKey[set]()
+
+
+def _is_controller(config) -> bool:
+    """Whether this process runs the whole session: xdist's controller, or a run without workers."""
+    return not hasattr(config, "workerinput")
+
+
+def pytest_sessionstart(session):
+    """Note the grading sandbox's slot users (``clientcare-sbx<N>``, made as root) that exist before the run."""
+    if _is_controller(session.config) and os.geteuid() == 0:
+        from clientcare.instructor import sandbox
+
+        session.config.stash[SLOT_USERS_BEFORE] = set(sandbox.slot_users())
+
+
+def pytest_sessionfinish(session):
+    """Remove the slot users this run made, once every worker has finished (any test of any worker may have
+    made one: a grading in a subprocess, the installed package's, the trial hub's). A user whose slot is
+    still held (a process of it still ending) is tried again for a few seconds, then named."""
+    before = session.config.stash.get(SLOT_USERS_BEFORE, None)
+    if before is None:
+        return
+    import time
+
+    from clientcare.instructor import sandbox, warm
+
+    warm.close_all()
+    deadline = time.monotonic() + 15
+    while True:
+        created = [name for name in sandbox.slot_users() if name not in before]
+        sandbox.remove_slot_users(names=created)
+        left = [name for name in sandbox.slot_users() if name not in before]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"slot users made by this run and still in use at its end, not removed: {', '.join(left)}"
+        if reporter:
+            reporter.write_line(message, red=True)
+        else:
+            print(message)
+
+
 # ---------------------------------------------------------------- built once for the whole run
 
 @pytest.fixture(scope="session")

@@ -1,24 +1,17 @@
 """Set-up shared by the instructor tests.
 
 Grading here runs learner code behind the OS boundary (``SandboxKernelManager``), which, run
-as root, creates one Unix user per concurrent kernel, ``clientcare-sbx<N>``. The users this
-test run created are removed when it ends (a user still running a kernel, of another run on
-the machine, is kept).
+as root, creates one Unix user per concurrent kernel, ``clientcare-sbx<N>``. Each worker closes its
+warm sandboxes when its part of the run ends, which frees their slots; the users this test run
+created are removed once the whole run has ended (``tests/conftest.py``: a user of this run that
+one worker made may be in use by another until then).
 """
-import os
-
 import pytest
 
-from clientcare.instructor import sandbox, warm
+from clientcare.instructor import warm
 
 
 @pytest.fixture(scope="session", autouse=True)
-def remove_created_slot_users():
-    if os.geteuid() != 0:
-        yield
-        return
-    before = set(sandbox.slot_users())
+def close_warm_sandboxes():
     yield
     warm.close_all()  # warm sandboxes of this process hold their slots until closed
-    created = [name for name in sandbox.slot_users() if name not in before]
-    sandbox.remove_slot_users(names=created)
