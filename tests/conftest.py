@@ -100,8 +100,8 @@ def pytest_sessionfinish(session):
     deadline = time.monotonic() + 15
     while True:
         created = [name for name in sandbox.slot_users() if name not in before]
-        sandbox.remove_slot_users(names=created)
-        left = [name for name in sandbox.slot_users() if name not in before]
+        removed = sandbox.remove_slot_users(names=created)
+        left = [name for name in created if name not in removed]
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.5)

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from clientcare.instructor import grading
+from clientcare.instructor import grading, warm
 from clientcare.instructor.course import make_scratch_course
 from clientcare.instructor.grading import death_cause, grade_cohort
 from clientcare.instructor.synthetic import ALL, Learner, submit
@@ -120,13 +120,20 @@ def test_a_killed_worker_names_the_signal_the_learner_and_the_notebook(course, m
     assert os.geteuid() != 0 or "as 0\n" not in printed, printed  # as root: as a slot user
 
 
-def started_at(pid: int) -> str | None:
+def started_at(pid: int) -> int | None:
     """The start time of a running (not a zombie) process ``pid``, or None: it names one process, not a reused pid."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        state = warm._status(pid).get("State", "X")[:1]
     except OSError:
         return None
-    return None if fields[0] in ("Z", "X") else fields[19]
+    return None if state in ("Z", "X") else warm._start_time(pid)
+
+
+def command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()[:120]
+    except OSError:
+        return b"(it has just ended)"
 
 
 def descendants(pid: int) -> list[int]:
@@ -159,8 +166,8 @@ def test_nothing_keeps_running_when_the_grading_process_is_killed(course, tmp_pa
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(started_at(pid) == when for pid, when in running.items()):
             time.sleep(0.2)
-        left = {pid: (Path(f"/proc/{pid}/cmdline").read_bytes()[:120] if started_at(pid) else b"")
-                for pid, when in running.items() if started_at(pid) == when}
+        left = [pid for pid, when in running.items() if started_at(pid) == when]
+        left = {pid: command_line(pid) for pid in left}
         assert not left, f"still running 30 s after the grading process was killed: {left}"
     finally:
         grader.kill()
