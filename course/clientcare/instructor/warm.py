@@ -290,10 +290,15 @@ def _status(pid: int) -> dict:
     return fields
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command's name (the state first): one short line to read."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
 def _start_time(pid: int) -> int | None:
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[19])
+        return int(_stat(pid)[19])
     except (OSError, IndexError, ValueError):
         return None
 
@@ -342,8 +347,8 @@ class KernelProcess:
 
             readable, _, _ = select.select([self._pidfd], [], [], 0)
             try:
-                state = _status(self.pid).get("State", "X")[:1]
-            except OSError:
+                state = _stat(self.pid)[0]
+            except (OSError, IndexError):
                 state = "X"
             if readable or state in ("Z", "X"):
                 self.returncode = -signal.SIGKILL if self._killed else 1
