@@ -368,3 +368,69 @@ def test_a_name_that_only_looks_like_the_one_the_tests_call_is_named_to_the_lear
     assert "they define '\u0441sat'" in shown(nb, "t-csat") and "another alphabet" in shown(nb, "t-csat")
     assert "they define 'Nps'" in shown(nb, "t-nps") and "case" in shown(nb, "t-nps")
     assert "missing is not defined by your answers (write it" in shown(nb, "t-missing")
+
+
+def test_the_graders_requests_run_no_cell_in_the_learners_kernel(tmp_path):
+    """The grader's requests to its helper are comm messages, not cells: execution hooks the learner's code
+    registered (as ``%autoreload`` or a profiler does) run for the learner's own cells only, so they can
+    neither slow down nor change the requests, and a function counting cells sees only the learner's."""
+    nb = notebook(
+        cell("answer", "_runs = []\nget_ipython().events.register('pre_execute', lambda: _runs.append(1))\n"
+                       "def cells_run():\n    return len(_runs)", "hooks"),
+        cell("test", "assert cells_run() == 0, cells_run()", "t-no-cell-yet"),
+        cell("extra", "spare = 1"),
+        cell("test", "assert cells_run() == 1, cells_run()", "t-one-cell"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-no-cell-yet": 1, "t-one-cell": 1}, [shown(nb, g) for g in scores(nb)]
+
+
+def test_each_test_gets_the_setup_values_as_the_course_made_them(tmp_path):
+    """A learner function that changes a setup value in place (not an argument) spoils it for no later test:
+    the kernel keeps the values it was sent and every test gets a fresh copy of them."""
+    nb = notebook(
+        cell("setup", "import pandas as pd\nRATES = {'surveyor': 95}\nTABLE = pd.DataFrame({'hours': [1.0, 2.5]})",
+             "setup"),
+        cell("answer", "def spoil():\n    RATES['surveyor'] = 0\n    TABLE.loc[0, 'hours'] = -1.0\n    return True\n"
+                       "def rate():\n    return RATES['surveyor']\ndef first_hours():\n    return TABLE.loc[0, 'hours']",
+             "funcs"),
+        cell("test", "assert spoil()", "t-spoil"),
+        cell("test", "assert rate() == 95\nassert first_hours() == 1.0", "t-fresh"),
+        cell("extra", "RATES['surveyor'] = 1"),
+        cell("test", "assert rate() == 95", "t-fresh-after-a-cell"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-spoil": 1, "t-fresh": 1, "t-fresh-after-a-cell": 1}, [shown(nb, g) for g in scores(nb)]
+
+
+def test_a_helper_that_lost_its_setup_values_is_installed_again_and_sent_them(tmp_path):
+    nb = notebook(
+        cell("setup", "RATES = {'surveyor': 95}", "setup"),
+        cell("answer", "def rate():\n    return RATES['surveyor']", "rate"),
+        cell("test", "assert rate() == 95", "t-first"),
+        cell("extra", "__clientcare__.setup.clear()\nRATES = {}"),
+        cell("test", "assert rate() == 95", "t-second"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-first": 1, "t-second": 1}
+    assert any("'t-second'" in n and "installed again" in n for n in notes_of(nb))
+
+
+def test_a_large_setup_table_crosses_to_the_kernel_once_not_before_every_test(tmp_path, monkeypatch):
+    sent = []
+    real = LearnerKernel.request
+
+    def recorded(self, method, argument, deadline):
+        sent.append((method, len(argument or "")))
+        return real(self, method, argument, deadline)
+
+    monkeypatch.setattr(LearnerKernel, "request", recorded)
+    nb = notebook(
+        cell("setup", "import pandas as pd\nBIG = pd.DataFrame({'n': range(20_000)})", "setup"),
+        cell("answer", "def rows():\n    return len(BIG)", "rows"),
+        *[cell("test", f"assert rows() == 20_000  # {n}", f"t-{n}") for n in range(4)],
+    )
+    judge(nb, tmp_path)
+    assert set(scores(nb).values()) == {1}
+    begins = [size for method, size in sent if method == "begin_test"]
+    assert len(begins) == 4 and begins[0] > 100_000 and max(begins[1:]) < 1_000, begins

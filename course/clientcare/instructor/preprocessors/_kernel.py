@@ -15,6 +15,7 @@ import inspect
 import re
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
@@ -28,16 +29,17 @@ from .. import codec
 KERNEL_SIDE = (Path(codec.__file__).read_text(encoding="utf-8") + "\n"
                + (Path(__file__).parent / "_kernel_side.py").read_text(encoding="utf-8"))
 BOOTSTRAP = (
-    "def _clientcare_boot(source):\n"
+    "def _clientcare_boot(source, comm_id):\n"
     "    import types\n"
     "    module = types.ModuleType('_clientcare_boundary')\n"
     "    exec(compile(source, '<clientcare boundary>', 'exec'), module.__dict__)\n"
     "    shell = get_ipython()\n"
     "    shell.user_ns['__clientcare__'] = module.Server(shell.user_ns)\n"
-    "_clientcare_boot({source!r})\n"
+    "    module.listen(shell, comm_id)\n"
+    "_clientcare_boot({source!r}, {comm_id!r})\n"
     "del _clientcare_boot\n"
 )
-REPLY = re.compile(r"^'([A-Za-z0-9+/=]*)'$")
+REPLY = re.compile(r"[A-Za-z0-9+/=]*")
 RECONNECT_MS = 10  # how soon the client tries again to reach a kernel that was not listening yet
 
 
@@ -78,6 +80,7 @@ class LearnerKernel:
         self.busy = 0.0       # seconds spent waiting for this kernel, every request together
         self.set_up = 0.0     # seconds of starting it that went to the grader's own set-up (a new warm sandbox)
         self.loop = None     # for kernel managers whose methods are coroutines (AsyncKernelManager)
+        self.comm_id = ""    # the comm the helper takes requests on (a new one each time it is installed)
 
     def _sync(self, value):
         """The result of a kernel manager call, whether the manager is synchronous or asynchronous."""
@@ -152,8 +155,9 @@ class LearnerKernel:
 
     def boot(self, deadline: float) -> "Execution":
         """Install the grader's helper in the kernel (again, if learner code removed or broke it)."""
-        return self.execute(BOOTSTRAP.format(source=KERNEL_SIDE), deadline, silent=True, store_history=False,
-                            keep_outputs=False)
+        self.comm_id = uuid.uuid4().hex
+        return self.execute(BOOTSTRAP.format(source=KERNEL_SIDE, comm_id=self.comm_id), deadline, silent=True,
+                            store_history=False, keep_outputs=False)
 
     def alive(self) -> bool:
         try:
@@ -191,20 +195,36 @@ class LearnerKernel:
 
     def execute(self, code: str, deadline: float, silent: bool = False, store_history: bool = True,
                 user_expressions: dict | None = None, keep_outputs: bool = True) -> Execution:
-        result = Execution()
-        started = time.monotonic()
         if not self.alive():
-            result.fault = "dead"
-            return result
+            return Execution(fault="dead")
         msg_id = self.kc.execute(code, silent=silent, store_history=store_history,
                                  user_expressions=user_expressions or {}, allow_stdin=False, stop_on_error=False)
+        return self._wait(msg_id, deadline, keep_outputs)
+
+    def request(self, method: str, argument: str | None, deadline: float) -> Execution:
+        """Send the helper one request as a comm message; its reply (``{"reply": ...}``) is in ``reply``."""
+        if not self.alive():
+            return Execution(fault="dead")
+        message = self.kc.session.msg("comm_msg", {"comm_id": self.comm_id,
+                                                   "data": {"method": method, "argument": argument}})
+        self.kc.shell_channel.send(message)
+        return self._wait(message["header"]["msg_id"], deadline, keep_outputs=False, comm=True)
+
+    def _wait(self, msg_id: str, deadline: float, keep_outputs: bool, comm: bool = False) -> Execution:
+        """Until the kernel has answered request ``msg_id`` and gone idle; every fault becomes the result's.
+
+        An execute request is answered on the shell channel; a comm request (``comm``) by a comm message on
+        IOPub from the helper's comm, or by nothing if the helper is gone: going idle then ends the wait.
+        """
+        result = Execution()
+        started = time.monotonic()
         idle = replied = False
         kept = 0
         next_alive_check = time.monotonic() + 0.25
         grace_until = None  # after the reply: wait a moment for the last outputs
         while True:
             now = time.monotonic()
-            if replied and (idle or now >= grace_until):
+            if ((replied or comm) and idle) or (replied and now >= grace_until):
                 break
             if not replied and now >= deadline:
                 if result.interrupted:
@@ -222,7 +242,7 @@ class LearnerKernel:
             events = dict(self._poll(max(0.0, wait)))
             if self.kc.shell_channel.socket in events:
                 message = self._read(self.kc.shell_channel)
-                if message and message.get("parent_header", {}).get("msg_id") == msg_id:
+                if not comm and message and message.get("parent_header", {}).get("msg_id") == msg_id:
                     replied = True
                     grace_until = time.monotonic() + 0.5
                     result.reply = message.get("content", {})
@@ -233,12 +253,18 @@ class LearnerKernel:
                     if message.get("parent_header", {}).get("msg_id") != msg_id:
                         continue
                     kind, content = message.get("msg_type"), message.get("content", {})
-                    size = len(repr(content)) if kind != "status" else 0
-                    result.received_bytes += size
-                    if kind == "status" and content.get("execution_state") == "idle":
-                        idle = True
-                    elif keep_outputs and kind in ("stream", "display_data", "execute_result", "error", "clear_output"):
-                        kept = self._keep(result.outputs, kind, content, kept)
+                    if kind == "status":
+                        idle = idle or content.get("execution_state") == "idle"
+                    elif comm and kind == "comm_msg" and content.get("comm_id") == self.comm_id and not replied:
+                        replied = True  # the helper's answer (not output: it counts towards no flood)
+                        grace_until = time.monotonic() + 0.5
+                        result.reply = content.get("data") if isinstance(content.get("data"), dict) else {}
+                        result.status = "ok"
+                    else:
+                        result.received_bytes += len(repr(content))
+                        if keep_outputs and kind in ("stream", "display_data", "execute_result", "error",
+                                                     "clear_output"):
+                            kept = self._keep(result.outputs, kind, content, kept)
             if result.received_bytes > self.flood_bytes and not replied:
                 result.fault = "flood"
                 self.interrupt()
@@ -308,21 +334,22 @@ class LearnerKernel:
 
     # -- calls into the helper
 
-    def ask(self, method: str, payload: str | None, deadline: float, expect=None) -> tuple[Execution, object]:
+    def ask(self, method: str, payload, deadline: float, expect=None) -> tuple[Execution, object]:
         """Run ``__clientcare__.<method>(payload)`` and decode its plain-data reply (raises KernelFault).
 
         The reply is data from an untrusted process: anything that is not a readable plain-data
         encoding comes back as a ``codec.BadData`` value. If the helper itself is gone or broken
         (``%reset -f``, ``del __clientcare__``, a replaced method), it is installed again and the
         call made once more. ``expect``: a check of the answer's shape; an answer that fails it is
-        not the helper's either.
+        not the helper's either. ``payload``: text, None, or a function giving the text (called for each
+        attempt: what it sends may depend on the helper it goes to).
         """
-        argument = "" if payload is None else repr(base64.b64encode(payload.encode("utf-8")).decode("ascii"))
         for attempt in (1, 2):
-            # the reply emptied first: a method that answers nothing (replaced by a no-op) leaves no earlier answer
-            run = self.execute(f"__clientcare__.reply = ''\n__clientcare__.{method}({argument})", deadline,
-                               silent=True, store_history=False,
-                               user_expressions={"r": "__clientcare__.reply"}, keep_outputs=False)
+            text = payload() if callable(payload) else payload
+            argument = None if text is None else base64.b64encode(text.encode("utf-8")).decode("ascii")
+            # the helper empties its reply first: a method that answers nothing (replaced by a no-op) leaves no
+            # earlier answer
+            run = self.request(method, argument, deadline)
             if run.fault:
                 self.usable = run.recovered
                 raise KernelFault(run.fault, {"timeout": "ran past its time limit", "dead": "stopped the kernel",
@@ -350,14 +377,12 @@ class LearnerKernel:
 
     @staticmethod
     def _answer(run: "Execution"):
-        expression = run.reply.get("user_expressions", {}).get("r", {}) if isinstance(run.reply, dict) else {}
-        data = expression.get("data", {}) if isinstance(expression, dict) else {}
-        text = data.get("text/plain", "") if isinstance(data, dict) else ""
-        match = REPLY.match(text) if isinstance(text, str) and len(text) <= 4 * codec.MAX_BYTES // 3 + 8 else None
-        if run.status != "ok" or not match:
+        text = run.reply.get("reply", "") if isinstance(run.reply, dict) else ""
+        readable = isinstance(text, str) and len(text) <= 4 * codec.MAX_BYTES // 3 + 8 and REPLY.fullmatch(text)
+        if run.status != "ok" or not readable:
             return codec.BadData("the kernel's answer could not be read")
         try:
-            return codec.decode(base64.b64decode(match.group(1)).decode("utf-8"))
+            return codec.decode(base64.b64decode(text).decode("utf-8"))
         except (codec.BadData, ValueError, UnicodeDecodeError) as error:
             return codec.BadData(f"the kernel's answer could not be read ({str(error)[:200]})")
 

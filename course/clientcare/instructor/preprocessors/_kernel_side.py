@@ -5,6 +5,12 @@ it. It only lets the grader call learner functions with plain data and read the
 plain-data answer; whatever comes back is checked by the grader's own decoder.
 The grader never runs a test here, so there is nothing here worth forging.
 
+The grader's requests come as comm messages on the one comm ``listen`` opens (a Jupyter
+message the kernel answers without running a cell: no input transformers, no
+execution hooks, about a third of an execute request's cost). ``_serve`` looks the
+helper up by name for every request, as a cell would, so a helper the learner's code
+deleted or broke is found broken and installed again.
+
 Courtesy, not security: before each test the grader asks it to put back what the
 submission's own cells replaced in its kernel (builtins, functions of math,
 operator, numpy and pandas, the setup cell's names) so that a learner's stray
@@ -12,6 +18,7 @@ operator, numpy and pandas, the setup cell's names) so that a learner's stray
 """
 import base64 as _base64
 import builtins as _builtins
+import copy as _copy
 import importlib as _importlib
 import io as _io
 import sys as _sys
@@ -30,6 +37,7 @@ _ALLOWED = {"ValueError", "TypeError", "KeyError", "IndexError", "LookupError", 
 
 
 _b64encode, _b64decode = _base64.b64encode, _base64.b64decode  # bound before any learner code runs
+_deepcopy = _copy.deepcopy
 
 
 class _Capped(_io.TextIOBase):
@@ -85,6 +93,7 @@ class Server:
         self.modules = {}
         self.aside = {}
         self.kernel_globals = {}
+        self.setup = {}  # setup name -> the value the grader last sent (each test binds a copy of it)
 
     # -- plumbing
 
@@ -146,9 +155,19 @@ class Server:
         return answer
 
     def begin_test(self, text):
-        """Put back what the submission replaced, bind the setup names the grader sends, set shadows aside;
-        then say what each name the test wants (and the grader does not hold) is."""
-        setup, wanted = self._request(text)
+        """Put back what the submission replaced, bind the setup names, set shadows aside; then say what each
+        name the test wants (and the grader does not hold) is.
+
+        The grader sends a setup value only when it differs from the one it sent before (``same``: the names
+        whose value is as sent before). Each test binds a copy, so nothing the learner's code does to the
+        names' values reaches the next test.
+        """
+        setup, same, wanted = self._request(text)
+        lacking = [name for name in same if name not in self.setup]
+        if lacking:  # not what this helper was sent: the grader installs it again and sends everything
+            self._answer({"status": "lacking", "names": lacking[:20]})
+            return
+        self.setup.update(setup)
         changed = []
         if self.builtins is not None:
             for key, value in self.builtins.items():
@@ -173,7 +192,8 @@ class Server:
                             changed.append(f"{label}.{key}")
                         except (AttributeError, TypeError):
                             pass
-        self.ns.update(setup)
+        for name in list(setup) + list(same):
+            self.ns[name] = _deepcopy(self.setup[name])
         self.ns.update(self.aside)
         self.aside = {k: self.ns.pop(k) for k in list(self.ns)
                       if self.builtins and k in self.builtins and not k.startswith("_")
@@ -247,3 +267,34 @@ class Server:
                 break
         return {"status": "raised", "type": allowed or "", "real_type": kind.__name__[:100], "args": args,
                 "message": message}
+
+
+def listen(shell, comm_id):
+    """Take the grader's requests on the comm ``comm_id`` (one per installation of the helper)."""
+    from comm import create_comm, get_comm_manager
+
+    manager = get_comm_manager()
+    for earlier in [c for c in list(manager.comms.values()) if getattr(c, "target_name", "") == "clientcare"]:
+        manager.unregister_comm(earlier)  # an earlier installation's comm answers nothing any more
+    channel = create_comm(comm_id=comm_id, primary=False, target_name="clientcare")
+    manager.register_comm(channel)
+    # in place of Comm.handle_msg, which runs IPython's pre_execute and post_execute hooks around each message
+    channel.handle_msg = lambda message: _serve(shell, channel, message)
+
+
+def _serve(shell, channel, message):
+    """One request: ``__clientcare__.<method>(argument)``, answered with the helper's reply (or "" if it failed)."""
+    reply = ""
+    try:
+        data = message["content"]["data"]
+        helper = shell.user_ns["__clientcare__"]
+        helper.reply = ""
+        method = getattr(helper, data["method"])
+        if data.get("argument") is None:
+            method()
+        else:
+            method(data["argument"])
+        reply = helper.reply
+    except Exception:  # noqa: BLE001 - a helper the learner's code removed or broke answers nothing
+        reply = ""
+    channel.send({"reply": reply if type(reply) is str else ""})

@@ -175,6 +175,8 @@ class Session:
         self.ns: dict = {"__name__": "__main__", "__builtins__": builtins}
         self.setup_names: set[str] = set()  # plain-data names the setup cells bound
         self.pushed: dict[str, str] = {}    # name -> encoding last sent to the kernel
+        self.sent: dict[str, str] = {}      # name -> encoding the kernel's helper holds as its setup value
+        self.sent_to: tuple = ()            # (kernel, helper's comm) that ``sent`` describes
         self.injected: set[str] = set()     # learner names copied into the namespace for the current test
         self.missing: set[str] = set()
         self.near: dict[str, str] = {}      # a missing name -> a learner name that only looks like it
@@ -209,17 +211,25 @@ class Session:
                 pass
         return ""
 
-    def setup_values(self) -> dict:
-        """Every plain-data setup name as the test side holds it now (sent before each test)."""
-        values = {}
-        for name in self.setup_names:
+    def setup_values(self) -> tuple[dict, list[str]]:
+        """Every plain-data setup name as the test side holds it now, for the kernel before each test:
+        (the values the kernel's helper does not hold yet, the names whose value it holds as they are)."""
+        if self.sent_to != (self.kernel, self.kernel.comm_id):  # a new kernel, or its helper installed again
+            self.sent, self.sent_to = {}, (self.kernel, self.kernel.comm_id)
+        values, same = {}, []
+        for name in sorted(self.setup_names):
             if name in self.ns:
                 try:
-                    self.pushed[name] = codec.encode(self.ns[name])
-                    values[name] = self.ns[name]
+                    text = codec.encode(self.ns[name])
                 except codec.NotPlainData:
                     continue
-        return values
+                self.pushed[name] = text
+                if self.sent.get(name) == text:
+                    same.append(name)
+                else:
+                    values[name] = self.ns[name]
+                    self.sent[name] = text
+        return values, same
 
     def _setup_encodings(self, names=None) -> dict[str, str]:
         """The encoding of each plain-data setup name (of ``names`` only, if given) as the test side holds it."""
@@ -261,7 +271,8 @@ class Session:
         self.watch = names & self.setup_names
         wanted = sorted(n for n in names if n not in self.ns and not hasattr(builtins, n))
         # one round trip: the setup names in, what was put back and what each wanted name is, out
-        _, answer = self.kernel.ask("begin_test", codec.encode((self.setup_values(), wanted)), deadline,
+        # (the payload is made again if the helper has to be installed again: a new helper holds nothing yet)
+        _, answer = self.kernel.ask("begin_test", lambda: codec.encode((*self.setup_values(), wanted)), deadline,
                                     expect=lambda answer: isinstance(answer.get("described"), dict))
         changed = answer.get("changed", []) if isinstance(answer, dict) else []
         changed = [str(c) for c in changed] if isinstance(changed, list) else []
