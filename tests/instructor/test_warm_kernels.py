@@ -15,6 +15,7 @@ behind the boundary (``assert_sandboxed``). Slot users have the prefix
 from __future__ import annotations
 
 import json
+import logging
 import os
 import resource
 import shutil
@@ -198,6 +199,42 @@ def test_grades_are_those_of_a_cold_kernel(tmp_path):
     warm_grades = graded(Warm)
     assert warm_grades[0] == {"t-total": 2, "t-broken": 0}
     assert warm_grades == graded(Cold)
+
+
+def test_a_forked_kernel_installs_the_helper_its_zygote_compiled_unless_it_is_another_version(tmp_path, monkeypatch):
+    """A warm kernel's first installation of the grader's helper runs the code its zygote compiled (a short cell,
+    not 40 KB of source to transform and compile); a zygote holding another version of the helper is not used
+    for it, and the kernel is sent the source, as a cold kernel always is."""
+    from clientcare.instructor.preprocessors import _kernel
+
+    sent = []
+    real = _kernel.LearnerKernel.execute
+
+    def recorded(self, code, *args, **kwargs):
+        sent.append(code)
+        return real(self, code, *args, **kwargs)
+
+    probe = Kernel(tmp_path)
+    assert_sandboxed(probe)  # SAFETY: the sandbox the kernels below get is this one
+    probe.shutdown()
+    monkeypatch.setattr(_kernel.LearnerKernel, "execute", recorded)
+
+    def boots(manager) -> tuple[list[int], object]:
+        sent.clear()
+        kernel = _kernel.LearnerKernel(manager, "python3", str(tmp_path), {}, [], 60, 2, 10**6, 10**8, 2**26,
+                                       logging.getLogger("test"))
+        kernel.start()
+        _, answer = kernel.ask("setup_done", None, time.monotonic() + 20)
+        kernel.shutdown()
+        return [len(code) for code in sent], answer
+
+    sizes, answer = boots(Warm)
+    assert answer == {"status": "ok"} and len(sizes) == 1 and sizes[0] < 300, sizes
+    sizes, answer = boots(Cold)
+    assert answer == {"status": "ok"} and len(sizes) == 1 and sizes[0] > 30_000, sizes
+    monkeypatch.setattr(_kernel, "KERNEL_SIDE_DIGEST", "0" * 64)  # the grader's helper is not the zygote's
+    sizes, answer = boots(Warm)
+    assert answer == {"status": "ok"} and len(sizes) == 2 and sizes[0] < 300 < 30_000 < sizes[1], sizes
 
 
 # ---------------------------------------------------------------- what one learner leaves for the next

@@ -529,6 +529,7 @@ KERNEL_PACKAGE_ROOT = "/opt/clientcare"  # where the kernel-side modules appear 
 KERNEL_PACKAGE = "clientcare_kernel"
 KERNEL_MODULES = ("sandbox.py", "guard.py", "warm.py")  # what runs inside: this file, the in-kernel test guard
                                                         # and warm kernels' zygote
+HELPER_SOURCE = "helper_source.py"  # the grader's helper, as the grader sends it to every kernel (not imported)
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/timezone",
              "/etc/mime.types")
 TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -907,6 +908,10 @@ class _Sandboxed(LoggingConfigurable):
         here = os.path.dirname(os.path.abspath(__file__))
         for module in KERNEL_MODULES:
             args += ["--ro-bind", os.path.join(here, module), f"{package}/{module}"]
+        from .preprocessors._kernel import KERNEL_SIDE  # (a warm sandbox's zygote compiles it once for its kernels)
+
+        fds.append(_memfd("helper", KERNEL_SIDE))
+        args += ["--perms", "0444", "--ro-bind-data", str(fds[-1]), f"{package}/{HELPER_SOURCE}"]
         # the private, size-capped tmpfs: home, working folder and /tmp
         args += ["--perms", "0777", "--size", str(disk), "--tmpfs", SANDBOX_HOME]
         if not tmp_holds_environment:
@@ -972,6 +977,14 @@ class _Sandboxed(LoggingConfigurable):
                          f"zygote_main({int(zygote_fd)}, {SANDBOX_HOME!r}, {bool(self.defence_in_depth)})")
             return args + [sys.executable, "-I", "-S", "-c", bootstrap]
         return args + [sys.executable, "-I", "-S", "-c", bootstrap, "-f", self.connection_file, *KERNEL_ARGUMENTS]
+
+    def helper_boot(self, comm_id: str, digest: str) -> str | None:
+        """For a kernel forked by a warm sandbox: a cell installing the helper its zygote compiled (``LearnerKernel``
+        asks once, before any learner code runs; if the zygote's helper is not the grader's, it sends the source)."""
+        if self._warm_box is None:
+            return None
+        return (f"__import__('sys').modules['{KERNEL_PACKAGE}.warm'].install_helper(get_ipython(), {comm_id!r}, "
+                f"{digest!r})")
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         source = kw.pop("cwd", None)

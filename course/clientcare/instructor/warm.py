@@ -5,7 +5,9 @@ bubblewrap, isolated Python, ipykernel and pandas for every learner; that start-
 and the shutdown are most of a submission's cost. With ``warm=True`` (run as root)
 the same sandbox (the same command line: mounts, no network, pid namespace, slot
 user, hard limits) is started once per slot and runs a *zygote* (``zygote_main``)
-instead of a kernel. The zygote imports ipykernel, IPython, pandas and numpy, then
+instead of a kernel. The zygote imports ipykernel, IPython, pandas and numpy, compiles
+the grader's helper (the source every kernel is sent, mounted read-only beside this
+module; each forked kernel's first installation runs that code, ``install_helper``), then
 makes itself non-dumpable (``PR_SET_DUMPABLE`` 0: processes of the same uid cannot
 ptrace it or read its ``/proc/<pid>/mem``, ``fd`` or ``environ``) and waits for
 commands on a socket it inherited (never a socket in the file system).
@@ -92,7 +94,9 @@ def zygote_main(fd: int, home: str, defence_in_depth: bool) -> None:
     sock = socket.socket(fileno=fd)
     for module in PRELOAD:
         __import__(module)
-    from . import sandbox  # noqa: F401  (the in-kernel protections, installed in each child)
+    from . import sandbox  # (the in-kernel protections, installed in each child)
+
+    _compile_helper(os.path.join(os.path.dirname(os.path.abspath(__file__)), sandbox.HELPER_SOURCE))
 
     limits = _limits()
     layout = _layout(home)
@@ -127,6 +131,30 @@ def zygote_main(fd: int, home: str, defence_in_depth: bool) -> None:
             _send(sock, {"op": op, "nonce": nonce, "problems": problems})
         else:
             _send(sock, {"op": op, "nonce": nonce, "pid": os.getpid()})
+
+
+_helper: tuple = ()  # (sha-256 of the grader's helper source, its code), compiled by the zygote
+
+
+def _compile_helper(path: str) -> None:
+    """Compile the grader's helper once, before forking: each kernel's first installation runs that code."""
+    global _helper
+    import hashlib
+
+    with open(path, encoding="utf-8") as file:
+        source = file.read()
+    _helper = (hashlib.sha256(source.encode("utf-8")).hexdigest(), compile(source, "<clientcare boundary>", "exec"))
+
+
+def install_helper(shell, comm_id: str, digest: str) -> None:
+    """In a forked kernel, before any learner code: install the helper from the code the zygote compiled."""
+    import types
+
+    if not _helper or _helper[0] != digest:
+        raise RuntimeError("the helper compiled before the fork is not the one the grader sends")
+    module = types.ModuleType("_clientcare_boundary")
+    exec(_helper[1], module.__dict__)
+    module.install(shell, comm_id)
 
 
 def _child(request: dict, files_fd: int, sock: socket.socket, defence_in_depth: bool) -> None:

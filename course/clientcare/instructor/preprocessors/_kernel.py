@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import inspect
 import re
 import subprocess
@@ -33,13 +34,12 @@ BOOTSTRAP = (
     "    import types\n"
     "    module = types.ModuleType('_clientcare_boundary')\n"
     "    exec(compile(source, '<clientcare boundary>', 'exec'), module.__dict__)\n"
-    "    shell = get_ipython()\n"
-    "    shell.user_ns['__clientcare__'] = module.Server(shell.user_ns)\n"
-    "    module.listen(shell, comm_id)\n"
+    "    module.install(get_ipython(), comm_id)\n"
     "_clientcare_boot({source!r}, {comm_id!r})\n"
     "del _clientcare_boot\n"
 )
 REPLY = re.compile(r"[A-Za-z0-9+/=]*")
+KERNEL_SIDE_DIGEST = hashlib.sha256(KERNEL_SIDE.encode("utf-8")).hexdigest()
 RECONNECT_MS = 10  # how soon the client tries again to reach a kernel that was not listening yet
 
 
@@ -123,7 +123,7 @@ class LearnerKernel:
         self.kc.load_connection_info(self.km.get_connection_info(session=False))
         self.kc.start_channels()
         self._wait_for_ready(self.startup_timeout)
-        boot = self.boot(time.monotonic() + self.startup_timeout)
+        boot = self.boot(time.monotonic() + self.startup_timeout, first=True)
         self.usable = boot.status == "ok"
         if boot.status != "ok":
             raise RuntimeError(f"the grader's helper did not start in the kernel ({boot.fault or boot.reply})")
@@ -153,9 +153,20 @@ class LearnerKernel:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the kernel did not answer in {timeout:g} s")
 
-    def boot(self, deadline: float) -> "Execution":
-        """Install the grader's helper in the kernel (again, if learner code removed or broke it)."""
+    def boot(self, deadline: float, first: bool = False) -> "Execution":
+        """Install the grader's helper in the kernel (again, if learner code removed or broke it).
+
+        The first time, before any learner code has run, a kernel manager that offers ``helper_boot`` (a warm
+        sandbox's, whose zygote compiled the helper before it forked) gives a short cell that installs it; if
+        that does not answer "ok", and every time after the first, the kernel is sent the helper's source.
+        """
         self.comm_id = uuid.uuid4().hex
+        offer = getattr(self.km, "helper_boot", None) if first else None
+        cell = offer(self.comm_id, KERNEL_SIDE_DIGEST) if callable(offer) else None
+        if cell:
+            run = self.execute(cell, deadline, silent=True, store_history=False, keep_outputs=False)
+            if run.status == "ok" or run.fault:
+                return run
         return self.execute(BOOTSTRAP.format(source=KERNEL_SIDE, comm_id=self.comm_id), deadline, silent=True,
                             store_history=False, keep_outputs=False)
 
