@@ -370,19 +370,31 @@ def test_a_name_that_only_looks_like_the_one_the_tests_call_is_named_to_the_lear
     assert "missing is not defined by your answers (write it" in shown(nb, "t-missing")
 
 
-def test_the_graders_requests_run_no_cell_in_the_learners_kernel(tmp_path):
-    """The grader's requests to its helper are comm messages, not cells: execution hooks the learner's code
-    registered (as ``%autoreload`` or a profiler does) run for the learner's own cells only, so they can
-    neither slow down nor change the requests, and a function counting cells sees only the learner's."""
+def test_a_plotting_function_starts_each_call_on_a_new_figure_as_in_jupyter(tmp_path):
+    """With ``%matplotlib inline`` a figure is closed after each cell, and after each of the grader's requests
+    (its ``post_execute`` hook), so a function that plots on the current figure counts only its own lines."""
     nb = notebook(
-        cell("answer", "_runs = []\nget_ipython().events.register('pre_execute', lambda: _runs.append(1))\n"
-                       "def cells_run():\n    return len(_runs)", "hooks"),
-        cell("test", "assert cells_run() == 0, cells_run()", "t-no-cell-yet"),
-        cell("extra", "spare = 1"),
-        cell("test", "assert cells_run() == 1, cells_run()", "t-one-cell"),
+        cell("extra", "%matplotlib inline"),
+        cell("answer", "import matplotlib.pyplot as plt\ndef chart(values):\n    plt.plot(values)\n"
+                       "    return len(plt.gca().lines)", "chart"),
+        cell("test", "assert chart([1, 2]) == 1", "t-first"),
+        cell("test", "assert chart([3, 4]) == 1\nassert chart([5, 6]) == 1", "t-again"),
     )
     judge(nb, tmp_path)
-    assert scores(nb) == {"t-no-cell-yet": 1, "t-one-cell": 1}, [shown(nb, g) for g in scores(nb)]
+    assert scores(nb) == {"t-first": 1, "t-again": 1}, [shown(nb, g) for g in scores(nb)]
+
+
+def test_a_helper_method_replaced_to_raise_system_exit_is_installed_again_and_the_kernel_lives(tmp_path):
+    nb = notebook(
+        cell("answer", "def one():\n    return 1", "one"),
+        cell("extra", "def _leave(self, text):\n    raise SystemExit(0)\ntype(__clientcare__).call = _leave"),
+        cell("test", "assert one() == 1", "t-one"),
+        cell("test", "assert one() + one() == 2", "t-two"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-one": 1, "t-two": 1}
+    assert any("'t-one'" in n and "installed again" in n for n in notes_of(nb))
+    assert not any("kernel died" in n for n in notes_of(nb))
 
 
 def test_each_test_gets_the_setup_values_as_the_course_made_them(tmp_path):
@@ -434,3 +446,21 @@ def test_a_large_setup_table_crosses_to_the_kernel_once_not_before_every_test(tm
     assert set(scores(nb).values()) == {1}
     begins = [size for method, size in sent if method == "begin_test"]
     assert len(begins) == 4 and begins[0] > 100_000 and max(begins[1:]) < 1_000, begins
+def test_setup_tables_holding_lists_or_dicts_are_fresh_for_every_test(tmp_path):
+    """A data frame's copy shares the lists and dicts in its cells: a change a learner function makes to them
+    reaches no later test either (found by an adversarial review of the cached setup values)."""
+    nb = notebook(
+        cell("setup", "import pandas as pd\nJOBS = pd.DataFrame({'client': ['a', 'b'], "
+                      "'extras': [{'travel': 10}, {'travel': 0}], 'tags': [['x'], []]})", "setup"),
+        cell("answer", "def with_fee(fee):\n    jobs = JOBS.copy()\n    for extras in jobs['extras']:\n"
+                       "        extras['fee'] = extras.get('fee', 0) + fee\n    JOBS['tags'][0].append('seen')\n"
+                       "    return [sum(e.values()) for e in jobs['extras']]\n"
+                       "def tags():\n    return [len(t) for t in JOBS['tags']]", "fee"),
+        cell("test", "assert with_fee(5) == [15, 5]", "t-first"),
+        cell("test", "assert with_fee(1) == [11, 1]\n", "t-second"),
+        cell("test", "assert tags() == [1, 0]", "t-tags"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-first": 1, "t-second": 1, "t-tags": 1}, [shown(nb, g) for g in scores(nb)]
+
+

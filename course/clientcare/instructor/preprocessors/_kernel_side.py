@@ -6,10 +6,12 @@ plain-data answer; whatever comes back is checked by the grader's own decoder.
 The grader never runs a test here, so there is nothing here worth forging.
 
 The grader's requests come as comm messages on the one comm ``listen`` opens (a Jupyter
-message the kernel answers without running a cell: no input transformers, no
-execution hooks, about a third of an execute request's cost). ``_serve`` looks the
-helper up by name for every request, as a cell would, so a helper the learner's code
-deleted or broke is found broken and installed again.
+message the kernel answers without running a cell: no input transformers, no parsing
+or compiling, about a third of an execute request's cost). IPython's ``pre_execute``
+and ``post_execute`` hooks still run around each, as around a silent cell (``%matplotlib
+inline`` closes a call's figures there). ``_serve`` looks the helper up by name for
+every request, as a cell would, so a helper the learner's code deleted or broke is found
+broken and installed again.
 
 Courtesy, not security: before each test the grader asks it to put back what the
 submission's own cells replaced in its kernel (builtins, functions of math,
@@ -19,6 +21,8 @@ operator, numpy and pandas, the setup cell's names) so that a learner's stray
 import base64 as _base64
 import builtins as _builtins
 import copy as _copy
+import datetime as _datetime
+import decimal as _decimal
 import importlib as _importlib
 import io as _io
 import sys as _sys
@@ -38,6 +42,8 @@ _ALLOWED = {"ValueError", "TypeError", "KeyError", "IndexError", "LookupError", 
 
 _b64encode, _b64decode = _base64.b64encode, _base64.b64decode  # bound before any learner code runs
 _deepcopy = _copy.deepcopy
+_IMMUTABLE = frozenset((str, int, float, bool, type(None), bytes, complex, _decimal.Decimal, _datetime.datetime,
+                        _datetime.date, _datetime.time, _datetime.timedelta))
 
 
 class _Capped(_io.TextIOBase):
@@ -93,7 +99,7 @@ class Server:
         self.modules = {}
         self.aside = {}
         self.kernel_globals = {}
-        self.setup = {}  # setup name -> the value the grader last sent (each test binds a copy of it)
+        self.setup = {}  # setup name -> (its encoding, its value) as the grader last sent it (see ``_fresh``)
 
     # -- plumbing
 
@@ -158,16 +164,17 @@ class Server:
         """Put back what the submission replaced, bind the setup names, set shadows aside; then say what each
         name the test wants (and the grader does not hold) is.
 
-        The grader sends a setup value only when it differs from the one it sent before (``same``: the names
-        whose value is as sent before). Each test binds a copy, so nothing the learner's code does to the
-        names' values reaches the next test.
+        The grader sends a setup value (its encoding) only when it differs from the one it sent before
+        (``same``: the names whose value is as sent before). Each test binds a fresh copy (``_fresh``), so
+        nothing the learner's code does to the names' values reaches the next test.
         """
         setup, same, wanted = self._request(text)
         lacking = [name for name in same if name not in self.setup]
         if lacking:  # not what this helper was sent: the grader installs it again and sends everything
             self._answer({"status": "lacking", "names": lacking[:20]})
             return
-        self.setup.update(setup)
+        for name, encoded in setup.items():
+            self.setup[name] = (encoded, decode(encoded))
         changed = []
         if self.builtins is not None:
             for key, value in self.builtins.items():
@@ -193,13 +200,24 @@ class Server:
                         except (AttributeError, TypeError):
                             pass
         for name in list(setup) + list(same):
-            self.ns[name] = _deepcopy(self.setup[name])
+            self.ns[name] = self._fresh(name)
         self.ns.update(self.aside)
         self.aside = {k: self.ns.pop(k) for k in list(self.ns)
                       if self.builtins and k in self.builtins and not k.startswith("_")
                       and self.ns[k] is not self.builtins[k] and self.ns[k] is not self.kernel_globals.get(k)}
         changed += [f"the name {k} (it hides the built-in)" for k in self.aside]
         self._answer({"status": "ok", "changed": changed, "described": self._describe(wanted)})
+
+    def _fresh(self, name):
+        """A copy of a setup value as the grader sent it, sharing nothing with any value bound before.
+
+        ``deepcopy`` copies a data frame's table but not the lists or dicts held in its cells: such a frame is
+        decoded again from its encoding instead.
+        """
+        encoded, value = self.setup[name]
+        if _shares_cells(value):
+            return decode(encoded)
+        return _deepcopy(value)
 
     def end_test(self):
         self.ns.update(self.aside)
@@ -275,6 +293,24 @@ def install(shell, comm_id):
     listen(shell, comm_id)
 
 
+def _shares_cells(value):
+    """Whether a copy of ``value`` made by ``deepcopy`` would share a mutable object with it (pandas copies
+    the objects in a frame's cells by reference)."""
+    import pandas as _pd
+
+    frames = [value] if isinstance(value, (_pd.DataFrame, _pd.Series, _pd.Index)) else []
+    if isinstance(value, (dict, list, tuple, set)):
+        items = value.values() if isinstance(value, dict) else value
+        frames = [v for v in items if isinstance(v, (_pd.DataFrame, _pd.Series, _pd.Index))]
+    for frame in frames:
+        columns = [frame[c] for c in frame.columns] if isinstance(frame, _pd.DataFrame) else [frame]
+        indexes = [frame.index] + ([frame.columns] if isinstance(frame, _pd.DataFrame) else [])
+        for values in columns + indexes:
+            if values.dtype == object and any(type(v) not in _IMMUTABLE for v in values):
+                return True
+    return False
+
+
 def listen(shell, comm_id):
     """Take the grader's requests on the comm ``comm_id`` (one per installation of the helper)."""
     from comm import create_comm, get_comm_manager
@@ -284,8 +320,7 @@ def listen(shell, comm_id):
         manager.unregister_comm(earlier)  # an earlier installation's comm answers nothing any more
     channel = create_comm(comm_id=comm_id, primary=False, target_name="clientcare")
     manager.register_comm(channel)
-    # in place of Comm.handle_msg, which runs IPython's pre_execute and post_execute hooks around each message
-    channel.handle_msg = lambda message: _serve(shell, channel, message)
+    channel.on_msg(lambda message: _serve(shell, channel, message))
 
 
 def _serve(shell, channel, message):
@@ -301,6 +336,6 @@ def _serve(shell, channel, message):
         else:
             method(data["argument"])
         reply = helper.reply
-    except Exception:  # noqa: BLE001 - a helper the learner's code removed or broke answers nothing
-        reply = ""
+    except BaseException:  # noqa: B036 - a helper the learner's code removed or broke (even to raise SystemExit)
+        reply = ""            # answers nothing; the kernel goes on
     channel.send({"reply": reply if type(reply) is str else ""})

@@ -213,7 +213,8 @@ class Session:
 
     def setup_values(self) -> tuple[dict, list[str]]:
         """Every plain-data setup name as the test side holds it now, for the kernel before each test:
-        (the values the kernel's helper does not hold yet, the names whose value it holds as they are)."""
+        (the encodings of the values the kernel's helper does not hold yet, the names whose value it holds as
+        they are)."""
         if self.sent_to != (self.kernel, self.kernel.comm_id):  # a new kernel, or its helper installed again
             self.sent, self.sent_to = {}, (self.kernel, self.kernel.comm_id)
         values, same = {}, []
@@ -227,7 +228,7 @@ class Session:
                 if self.sent.get(name) == text:
                     same.append(name)
                 else:
-                    values[name] = self.ns[name]
+                    values[name] = text
                     self.sent[name] = text
         return values, same
 
