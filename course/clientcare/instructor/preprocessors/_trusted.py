@@ -381,7 +381,10 @@ class Redactor:
         self.patterns = []
         for secret in sorted(secrets, key=len, reverse=True):
             if _is_number(secret):
-                pattern = re.compile(r"(?<![\d.])" + re.escape(secret) + r"(?![\d]|[.,]\d)")
+                # not after a digit or a point, nor before a digit or a decimal part; the number itself first,
+                # so that the regular expression engine looks for it directly rather than trying every position
+                literal = re.escape(secret)
+                pattern = re.compile(literal + r"(?<![\d.]" + literal + r")(?![\d]|[.,]\d)")
                 if secret in visible and pattern.search(visible):
                     continue
             elif secret.lower() in lowered:
