@@ -119,6 +119,38 @@ def test_a_failed_hidden_check_shows_its_checks_line_never_its_inputs(tmp_path):
         assert "should be -21" in by_id(nb, grade_id).metadata["clientcare"]["failure"]["evalue"]  # for the instructor
 
 
+
+def test_what_hidden_tests_add_to_the_setup_values_is_never_shown(tmp_path):
+    """A hidden test that changes a setup value in place (not passing it to a learner function) sends the kernel
+    a hidden input all the same: a later learner cell printing the value shows it redacted (found by an
+    adversarial review)."""
+    nb = notebook(
+        cell("setup", "ROLES = {'vendor': ['name']}", "setup"),
+        cell("answer", "def allowed(role, field):\n    return field in ROLES[role]", "allowed"),
+        cell("test", "assert allowed('vendor', 'name')\n### BEGIN HIDDEN TESTS\nROLES['zebrarole'] = ['quokkafield']\n"
+                     "assert allowed('vendor', 'name')\n### END HIDDEN TESTS", "t-hidden"),
+        cell("test", "assert allowed('vendor', 'name')", "t-after"),
+        cell("extra", "print(ROLES)"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-hidden": 1, "t-after": 1}
+    printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    assert "'vendor': ['name']" in printed and "[hidden test input]" in printed, printed
+    assert not any(word in str(c.get("outputs", "")) for c in nb.cells for word in ("zebrarole", "quokkafield"))
+
+    # and what a hidden test changes only while it calls a learner function, which keeps it for later
+    nb = notebook(
+        cell("setup", "ROLES = {'vendor': ['name']}", "setup"),
+        cell("answer", "_kept = []\ndef allowed(role, field):\n    _kept.append(dict(ROLES))\n"
+                       "    return field in ROLES[role]", "allowed"),
+        cell("test", "### BEGIN HIDDEN TESTS\nROLES['zebrarole'] = ['quokkafield']\nassert allowed('vendor', 'name')\n"
+                     "del ROLES['zebrarole']\n### END HIDDEN TESTS", "t-hidden"),
+        cell("extra", "print(_kept)"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-hidden": 1}
+    assert not any(word in str(c.get("outputs", "")) for c in nb.cells for word in ("zebrarole", "quokkafield"))
+
 def test_a_dead_kernel_costs_only_the_part_it_died_in(tmp_path):
     nb = notebook(
         cell("setup", "BASE = 10", "setup"),
@@ -415,6 +447,24 @@ def test_each_test_gets_the_setup_values_as_the_course_made_them(tmp_path):
     assert scores(nb) == {"t-spoil": 1, "t-fresh": 1, "t-fresh-after-a-cell": 1}, [shown(nb, g) for g in scores(nb)]
 
 
+def test_setup_tables_holding_lists_or_dicts_are_fresh_for_every_test(tmp_path):
+    """A data frame's copy shares the lists and dicts in its cells: a change a learner function makes to them
+    reaches no later test either (found by an adversarial review of the cached setup values)."""
+    nb = notebook(
+        cell("setup", "import pandas as pd\nJOBS = pd.DataFrame({'client': ['a', 'b'], "
+                      "'extras': [{'travel': 10}, {'travel': 0}], 'tags': [['x'], []]})", "setup"),
+        cell("answer", "def with_fee(fee):\n    jobs = JOBS.copy()\n    for extras in jobs['extras']:\n"
+                       "        extras['fee'] = extras.get('fee', 0) + fee\n    JOBS['tags'][0].append('seen')\n"
+                       "    return [sum(e.values()) for e in jobs['extras']]\n"
+                       "def tags():\n    return [len(t) for t in JOBS['tags']]", "fee"),
+        cell("test", "assert with_fee(5) == [15, 5]", "t-first"),
+        cell("test", "assert with_fee(1) == [11, 1]\n", "t-second"),
+        cell("test", "assert tags() == [1, 0]", "t-tags"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-first": 1, "t-second": 1, "t-tags": 1}, [shown(nb, g) for g in scores(nb)]
+
+
 def test_a_helper_that_lost_its_setup_values_is_installed_again_and_sent_them(tmp_path):
     nb = notebook(
         cell("setup", "RATES = {'surveyor': 95}", "setup"),
@@ -446,21 +496,3 @@ def test_a_large_setup_table_crosses_to_the_kernel_once_not_before_every_test(tm
     assert set(scores(nb).values()) == {1}
     begins = [size for method, size in sent if method == "begin_test"]
     assert len(begins) == 4 and begins[0] > 100_000 and max(begins[1:]) < 1_000, begins
-def test_setup_tables_holding_lists_or_dicts_are_fresh_for_every_test(tmp_path):
-    """A data frame's copy shares the lists and dicts in its cells: a change a learner function makes to them
-    reaches no later test either (found by an adversarial review of the cached setup values)."""
-    nb = notebook(
-        cell("setup", "import pandas as pd\nJOBS = pd.DataFrame({'client': ['a', 'b'], "
-                      "'extras': [{'travel': 10}, {'travel': 0}], 'tags': [['x'], []]})", "setup"),
-        cell("answer", "def with_fee(fee):\n    jobs = JOBS.copy()\n    for extras in jobs['extras']:\n"
-                       "        extras['fee'] = extras.get('fee', 0) + fee\n    JOBS['tags'][0].append('seen')\n"
-                       "    return [sum(e.values()) for e in jobs['extras']]\n"
-                       "def tags():\n    return [len(t) for t in JOBS['tags']]", "fee"),
-        cell("test", "assert with_fee(5) == [15, 5]", "t-first"),
-        cell("test", "assert with_fee(1) == [11, 1]\n", "t-second"),
-        cell("test", "assert tags() == [1, 0]", "t-tags"),
-    )
-    judge(nb, tmp_path)
-    assert scores(nb) == {"t-first": 1, "t-second": 1, "t-tags": 1}, [shown(nb, g) for g in scores(nb)]
-
-

@@ -187,6 +187,7 @@ class Session:
         self.test_file, self.hidden = "", set()
         self.secrets: set[str] = set()       # what hidden tests gave learner functions (never shown to learners)
         self.dirty: dict[str, str] = {}      # setup name -> its encoding before a learner function modified it
+        self.at_start: dict[str, str] = {}   # setup name -> its encoding when the current test began
 
     # -- setup
 
@@ -275,6 +276,7 @@ class Session:
         # (the payload is made again if the helper has to be installed again: a new helper holds nothing yet)
         _, answer = self.kernel.ask("begin_test", lambda: codec.encode((*self.setup_values(), wanted)), deadline,
                                     expect=lambda answer: isinstance(answer.get("described"), dict))
+        self.at_start = dict(self.pushed)
         changed = answer.get("changed", []) if isinstance(answer, dict) else []
         changed = [str(c) for c in changed] if isinstance(changed, list) else []
         if wanted:
@@ -299,6 +301,15 @@ class Session:
                         self.near[name] = value
         return list(changed)
 
+    def hidden_changes(self) -> None:
+        """After a test with hidden lines: what it changed in the setup's values is a hidden input too (the kernel
+        is sent the values before the next test, and a later cell of the learner's could print them)."""
+        if not self.hidden:
+            return
+        for name, text in self._setup_encodings().items():
+            if text != self.at_start.get(name):
+                _leaves(self.ns[name], self.secrets)
+
     def _called_from_hidden_test(self) -> bool:
         frame = sys._getframe(2)
         while frame is not None:
@@ -309,10 +320,11 @@ class Session:
 
     def call(self, name: str, args: tuple, kwargs: dict):
         from_hidden = bool(self.hidden) and self._called_from_hidden_test()
-        if from_hidden:
-            _leaves((args, kwargs), self.secrets)
+        changed = self._changed_setup()
+        if from_hidden:  # what it is given, and the setup's values as hidden lines changed them
+            _leaves((args, kwargs, changed), self.secrets)
         try:
-            payload = codec.encode((self._changed_setup(), name, tuple(args), dict(kwargs)))
+            payload = codec.encode((changed, name, tuple(args), dict(kwargs)))
         except codec.NotPlainData as error:
             raise TypeError(f"{name}() was called with something that cannot be sent to your code ({error})") from None
         _, answer = self.kernel.ask("call", payload, self.deadline)

@@ -395,6 +395,7 @@ class _Run:
                 self.note(f"your code had replaced {self.theirs(', '.join(str(c)[:80] for c in changed[:5]))}; the "
                           "originals were put back before the tests ran")
             printed, error, hidden = run_test(self.session, cell.source, f"<test {where}>")
+            self.session.hidden_changes()
             self.test_open = not isinstance(error, KernelFault)  # ended before the learner's next cell
         except KernelFault as fault:
             printed, error, hidden = "", fault, False
