@@ -1,0 +1,28 @@
+"""``Redactor``: which hidden test inputs are hidden in learner-made text, and where a number counts as one."""
+import pytest
+
+from clientcare.instructor.preprocessors._trusted import Redactor
+
+HIDDEN = "[hidden test input]"
+SECRETS = {"4980", "4,980.00", "Zanzibar-7781"}
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("total 4980", f"total {HIDDEN}"),
+    ("it was 4980.", f"it was {HIDDEN}."),              # a full stop after it is not a decimal part
+    ("-4980 and (4980)", f"-{HIDDEN} and ({HIDDEN})"),
+    ("£4,980.00 due", f"£{HIDDEN} due"),
+    ("ZANZIBAR-7781 and zanzibar-7781", f"{HIDDEN} and {HIDDEN}"),   # strings whatever their case
+    ("14980", "14980"),                                 # part of a larger number
+    ("49801", "49801"),
+    ("1.4980", "1.4980"),                               # the decimals of another number
+    ("4980.5 and 4980,5", "4980.5 and 4980,5"),         # a number with decimals of its own
+    ("\u06634980", "\u06634980"),                       # after a digit of another script
+])
+def test_a_hidden_number_is_redacted_only_where_it_stands_as_a_whole_number(text, shown):
+    assert Redactor(SECRETS, visible="")(text) == shown
+
+
+def test_what_the_learner_can_read_in_the_notebook_is_left_alone():
+    redact = Redactor(SECRETS, visible="assert price(4980) == 5976  # see the Zanzibar-7781 brief")
+    assert redact("got 4980 for zanzibar-7781, 4,980.00 in all") == f"got 4980 for zanzibar-7781, {HIDDEN} in all"
