@@ -452,17 +452,24 @@ def test_setup_tables_holding_lists_or_dicts_are_fresh_for_every_test(tmp_path):
     reaches no later test either (found by an adversarial review of the cached setup values)."""
     nb = notebook(
         cell("setup", "import pandas as pd\nJOBS = pd.DataFrame({'client': ['a', 'b'], "
-                      "'extras': [{'travel': 10}, {'travel': 0}], 'tags': [['x'], []]})", "setup"),
+                      "'extras': [{'travel': 10}, {'travel': 0}], 'tags': [['x'], []]})\n"
+                      "HOLIDAYS = pd.DatetimeIndex(['2026-12-25', '2026-12-28'])\n"
+                      "NESTED = [{'jobs': pd.DataFrame({'tags': [['y']]})}]", "setup"),
         cell("answer", "def with_fee(fee):\n    jobs = JOBS.copy()\n    for extras in jobs['extras']:\n"
                        "        extras['fee'] = extras.get('fee', 0) + fee\n    JOBS['tags'][0].append('seen')\n"
                        "    return [sum(e.values()) for e in jobs['extras']]\n"
-                       "def tags():\n    return [len(t) for t in JOBS['tags']]", "fee"),
+                       "def tags():\n    return [len(t) for t in JOBS['tags']]\n"
+                       "def spoil_nested():\n    NESTED[0]['jobs']['tags'][0].append('z')\n    return len(HOLIDAYS)\n"
+                       "def nested():\n    return len(NESTED[0]['jobs']['tags'][0])", "fee"),
         cell("test", "assert with_fee(5) == [15, 5]", "t-first"),
         cell("test", "assert with_fee(1) == [11, 1]\n", "t-second"),
         cell("test", "assert tags() == [1, 0]", "t-tags"),
+        cell("test", "assert spoil_nested() == 2", "t-spoil-nested"),
+        cell("test", "assert nested() == 1", "t-nested"),
     )
     judge(nb, tmp_path)
-    assert scores(nb) == {"t-first": 1, "t-second": 1, "t-tags": 1}, [shown(nb, g) for g in scores(nb)]
+    assert scores(nb) == {"t-first": 1, "t-second": 1, "t-tags": 1, "t-spoil-nested": 1, "t-nested": 1}, \
+        [shown(nb, g) for g in scores(nb)]
 
 
 def test_a_helper_that_lost_its_setup_values_is_installed_again_and_sent_them(tmp_path):

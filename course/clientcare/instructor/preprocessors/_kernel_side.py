@@ -293,22 +293,26 @@ def install(shell, comm_id):
     listen(shell, comm_id)
 
 
-def _shares_cells(value):
-    """Whether a copy of ``value`` made by ``deepcopy`` would share a mutable object with it (pandas copies
-    the objects in a frame's cells by reference)."""
+def _shares_cells(value, depth=0):
+    """Whether a copy of ``value`` made by ``deepcopy`` would share a mutable object with it: pandas copies the
+    objects in a frame's, series' or index's cells by reference (anything nested too deep counts as shared)."""
     import pandas as _pd
 
-    frames = [value] if isinstance(value, (_pd.DataFrame, _pd.Series, _pd.Index)) else []
-    if isinstance(value, (dict, list, tuple, set)):
-        items = value.values() if isinstance(value, dict) else value
-        frames = [v for v in items if isinstance(v, (_pd.DataFrame, _pd.Series, _pd.Index))]
-    for frame in frames:
-        columns = [frame[c] for c in frame.columns] if isinstance(frame, _pd.DataFrame) else [frame]
-        indexes = [frame.index] + ([frame.columns] if isinstance(frame, _pd.DataFrame) else [])
-        for values in columns + indexes:
-            if values.dtype == object and any(type(v) not in _IMMUTABLE for v in values):
-                return True
-    return False
+    if depth > 20:
+        return True
+    if isinstance(value, dict):
+        return any(_shares_cells(item, depth + 1) for item in value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_shares_cells(item, depth + 1) for item in value)
+    if isinstance(value, _pd.DataFrame):
+        parts = [value.iloc[:, number] for number in range(value.shape[1])] + [value.index, value.columns]
+    elif isinstance(value, _pd.Series):
+        parts = [value, value.index]
+    elif isinstance(value, _pd.Index):
+        parts = [value]
+    else:
+        return False
+    return any(part.dtype == object and any(type(cell) not in _IMMUTABLE for cell in part) for part in parts)
 
 
 def listen(shell, comm_id):
