@@ -74,8 +74,9 @@ kernel for each submission; the kernel is SIGKILLed afterwards and the sandbox
 emptied (every process of the slot user killed, round after round; the home,
 ``/tmp``, ``/dev/shm`` and System V IPC emptied; POSIX message queues refused).
 What every kernel of one warm sandbox shares, by design: the zygote's memory image
-(modules as loaded from the read-only system, never any learner's code or data:
-the scratch files reach the child through a memfd the zygote does not read), so
+(modules as loaded from the read-only system and the grader's helper compiled from
+its read-only source, never any learner's code or data: the scratch files reach the
+child through a memfd the zygote does not read), so
 also its string-hash secret and its address-space layout; and the sandbox's
 namespaces (pid, network, IPC, user, the tmpfs), which outlive one submission.
 What a learner's code can still do, and what it costs:
