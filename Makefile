@@ -66,7 +66,7 @@ PYTEST_WORKERS ?= auto
 NBVAL = CLIENTCARE_HOME=$$(mktemp -d) MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider \
 	-n $(PYTEST_WORKERS) --dist loadfile
 test: $(STAMP) /usr/bin/bwrap /usr/bin/chromium postgresql
-	$(BIN)/python -m pytest tests -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest tests -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
 	@log=$$(mktemp -d); \
 	$(NBVAL) --nbval course/lessons > $$log/lessons 2>&1 & lessons=$$!; \
 	$(NBVAL) --nbval-lax release > $$log/release 2>&1; release=$$?; \
