@@ -1,7 +1,7 @@
 """``Redactor``: which hidden test inputs are hidden in learner-made text, and where a number counts as one."""
 import pytest
 
-from clientcare.instructor.preprocessors._trusted import Redactor
+from clientcare.instructor.preprocessors._trusted import WITHHELD, RedactionTime, Redactor
 
 HIDDEN = "[hidden test input]"
 SECRETS = {"4980", "4,980.00", "Zanzibar-7781"}
@@ -26,3 +26,32 @@ def test_a_hidden_number_is_redacted_only_where_it_stands_as_a_whole_number(text
 def test_what_the_learner_can_read_in_the_notebook_is_left_alone():
     redact = Redactor(SECRETS, visible="assert price(4980) == 5976  # see the Zanzibar-7781 brief")
     assert redact("got 4980 for zanzibar-7781, 4,980.00 in all") == f"got 4980 for zanzibar-7781, {HIDDEN} in all"
+
+
+def test_case_is_ignored_letter_by_letter_even_beside_letters_whose_lower_case_is_longer():
+    redact = Redactor({"Zanzibar-7781"}, visible="")
+    assert redact("İstanbul, ZANZIBAR-7781 and İZANZIBAR-7781İ") == f"İstanbul, {HIDDEN} and İ{HIDDEN}İ"
+
+
+def test_inputs_a_learner_function_chose_cannot_make_redacting_slow():
+    """What a learner function does to its arguments can become inputs to look for (a hidden test passes the
+    changed value on); 40 long near-misses in 100 KB of output took 40 s as case-insensitive regular
+    expressions (found by an adversarial review); a string search takes milliseconds."""
+    import signal
+
+    def too_slow(*_):
+        raise TimeoutError("redacting took more than 20 s")
+
+    secrets = {"a" * 4000 + f"b{i}" for i in range(40)}
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(20)
+    try:
+        assert Redactor(secrets, visible="")("a" * 100_000 + "A" * 4000 + "B7") == "a" * 100_000 + HIDDEN
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_once_a_notebooks_time_for_redacting_is_spent_its_remaining_text_is_withheld_whole():
+    spent = RedactionTime(seconds=-1)
+    assert Redactor(SECRETS, visible="", time_left=spent)("total 4980") == WITHHELD

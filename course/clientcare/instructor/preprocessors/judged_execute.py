@@ -36,8 +36,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Integer, List, Type, Unicode
 
 from ._kernel import KernelFault, LearnerKernel
-from ._trusted import (BudgetExhausted, LearnerError, NotPlainResult, Redactor, Session, checks_line, hidden_lines,
-                       run_test)
+from ._trusted import (BudgetExhausted, LearnerError, NotPlainResult, RedactionTime, Redactor, Session, checks_line,
+                       hidden_lines, run_test)
 from .notes import LOG_PREFIX, add_notes, set_cell_note
 
 KEPT_ASIDE = ".clientcare-originals"
@@ -164,6 +164,7 @@ class _Run:
         self.budget_limited, self.limit = False, float(owner.timeout)
         self._visible: str | None = None
         self._redactor: tuple[frozenset, Redactor] | None = None
+        self.redaction_time = RedactionTime()  # for every redactor of this notebook together
         self.test_open = False            # the learner's names that hide built-ins are set aside in the kernel for
                                           # a test: given back before the learner's next cell (the next test's
                                           # begin_test gives them back first itself)
@@ -192,7 +193,7 @@ class _Run:
         """What redacts hidden test inputs from learner-made text, for the inputs the hidden tests gave so far."""
         secrets = frozenset(self.session.secrets)
         if self._redactor is None or self._redactor[0] != secrets:
-            self._redactor = (secrets, Redactor(secrets, self.visible_text()))
+            self._redactor = (secrets, Redactor(secrets, self.visible_text(), self.redaction_time))
         return self._redactor[1]
 
     # -- cells
