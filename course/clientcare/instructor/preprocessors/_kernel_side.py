@@ -26,6 +26,7 @@ import decimal as _decimal
 import importlib as _importlib
 import io as _io
 import sys as _sys
+import time as _time
 
 _MODULES = ("math", "operator", "numpy", "numpy.testing", "pandas", "pandas.testing")
 _CLASSES = (("pandas", "DataFrame"), ("pandas", "Series"), ("pandas", "Index"), ("pandas.core.generic", "NDFrame"))
@@ -41,7 +42,7 @@ _ALLOWED = {"ValueError", "TypeError", "KeyError", "IndexError", "LookupError", 
 
 
 _b64encode, _b64decode = _base64.b64encode, _base64.b64decode  # bound before any learner code runs
-_deepcopy = _copy.deepcopy
+_deepcopy, _clock = _copy.deepcopy, _time.perf_counter
 _IMMUTABLE = frozenset((str, int, float, bool, type(None), bytes, complex, _decimal.Decimal, _datetime.datetime,
                         _datetime.date, _datetime.time, _datetime.timedelta))
 
@@ -99,7 +100,7 @@ class Server:
         self.modules = {}
         self.aside = {}
         self.kernel_globals = {}
-        self.setup = {}  # setup name -> (its encoding, its value) as the grader last sent it (see ``_fresh``)
+        self.setup = {}  # setup name -> (its encoding, its value, how to copy it) as last sent (see ``_fresh``)
 
     # -- plumbing
 
@@ -174,7 +175,9 @@ class Server:
             self._answer({"status": "lacking", "names": lacking[:20]})
             return
         for name, encoded in setup.items():
-            self.setup[name] = (encoded, decode(encoded))
+            started = _clock()
+            value = decode(encoded)
+            self.setup[name] = (encoded, value, _how_to_copy(value, _clock() - started))
         changed = []
         if self.builtins is not None:
             for key, value in self.builtins.items():
@@ -209,15 +212,10 @@ class Server:
         self._answer({"status": "ok", "changed": changed, "described": self._describe(wanted)})
 
     def _fresh(self, name):
-        """A copy of a setup value as the grader sent it, sharing nothing with any value bound before.
-
-        ``deepcopy`` copies a data frame's table but not the lists or dicts held in its cells: such a frame is
-        decoded again from its encoding instead.
-        """
-        encoded, value = self.setup[name]
-        if _shares_cells(value):
-            return decode(encoded)
-        return _deepcopy(value)
+        """A copy of a setup value as the grader sent it, sharing nothing with any value bound before: a deep
+        copy of the value as decoded, or the value decoded again (``_how_to_copy`` chose when it arrived)."""
+        encoded, value, how = self.setup[name]
+        return _deepcopy(value) if how == "copy" else decode(encoded)
 
     def end_test(self):
         self.ns.update(self.aside)
@@ -291,6 +289,20 @@ def install(shell, comm_id):
     """Put a new helper in the learner's namespace; it takes the grader's requests on the comm ``comm_id``."""
     shell.user_ns["__clientcare__"] = Server(shell.user_ns)
     listen(shell, comm_id)
+
+
+def _how_to_copy(value, decoding):
+    """"copy" if ``deepcopy`` makes a faithful copy of ``value`` and faster than decoding it took, else "decode".
+
+    Both are checked once, when the value arrives: a long list is quicker to decode than to copy, a table of
+    numbers far quicker to copy; ``deepcopy`` copies a data frame's table but not the lists or dicts held in
+    its cells (``_shares_cells``).
+    """
+    if _shares_cells(value):
+        return "decode"
+    started = _clock()
+    _deepcopy(value)
+    return "copy" if _clock() - started < decoding else "decode"
 
 
 def _shares_cells(value, depth=0):
