@@ -55,3 +55,12 @@ def test_inputs_a_learner_function_chose_cannot_make_redacting_slow():
 def test_once_a_notebooks_time_for_redacting_is_spent_its_remaining_text_is_withheld_whole():
     spent = RedactionTime(seconds=-1)
     assert Redactor(SECRETS, visible="", time_left=spent)("total 4980") == WITHHELD
+
+
+def test_the_time_for_redacting_counts_redacting_only_not_the_grading_before_it():
+    """A notebook that took longer to grade than redacting may take still has its outputs redacted, not withheld."""
+    import time
+
+    time_left = RedactionTime(seconds=0.2)
+    time.sleep(0.3)  # grading
+    assert Redactor(SECRETS, visible="", time_left=time_left)("total 4980") == f"total {HIDDEN}"

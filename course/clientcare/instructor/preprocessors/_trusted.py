@@ -386,17 +386,20 @@ REDACTION_SECONDS = 30.0  # what redacting one notebook's outputs and notes may 
 
 
 class RedactionTime:
-    """The time left for redacting one notebook (shared by its redactors): once spent, text is withheld whole.
+    """The time one notebook's redacting may take (its redactors' work together, not the grading around it):
+    once spent, text is withheld whole.
 
     Learner code chooses much of the text and, through what its functions do to their arguments, some of
     the inputs to look for; matching is linear in both, and this bounds the rest.
     """
 
     def __init__(self, seconds: float = REDACTION_SECONDS):
-        self.deadline = time.monotonic() + seconds
+        self.seconds = seconds
+        self.used = 0.0  # seconds spent redacting so far
 
-    def spent(self) -> bool:
-        return time.monotonic() > self.deadline
+    def spent(self, running: float = 0.0) -> bool:
+        """Whether the time is spent, counting ``running`` seconds of a redaction not yet added."""
+        return self.used + running >= self.seconds
 
 
 class Redactor:
@@ -427,14 +430,18 @@ class Redactor:
                 self.steps.append(secret.lower())
 
     def __call__(self, text: str) -> str:
-        for number, step in enumerate(self.steps):
-            if number % 64 == 0 and self.time_left.spent():
-                return WITHHELD
-            if isinstance(step, str):
-                text = _replace_lowered(text, step)
-            else:
-                text = step.sub(HIDDEN_INPUT, text)
-        return text
+        started = time.monotonic()
+        try:
+            for number, step in enumerate(self.steps):
+                if number % 64 == 0 and self.time_left.spent(time.monotonic() - started):
+                    return WITHHELD
+                if isinstance(step, str):
+                    text = _replace_lowered(text, step)
+                else:
+                    text = step.sub(HIDDEN_INPUT, text)
+            return text
+        finally:
+            self.time_left.used += time.monotonic() - started
 
 
 def _replace_lowered(text: str, wanted: str) -> str:
@@ -442,21 +449,19 @@ def _replace_lowered(text: str, wanted: str) -> str:
     lowered = text.lower()
     if wanted not in lowered:
         return text
-    if len(lowered) == len(text):  # (lower() lengthens only a few letters, such as "İ")
-        starts = ends = None
-    else:
+    letter_at = None  # where each letter of the text starts in ``lowered``, if not at the same place
+    if len(lowered) != len(text):  # (lower() lengthens only a few letters, such as "İ")
         letters = [letter.lower() for letter in text]
         lowered = "".join(letters)
-        starts, position = {}, 0
+        letter_at, position = {}, 0
         for index, letter in enumerate(letters):
-            starts[position] = index
+            letter_at[position] = index
             position += len(letter)
-        starts[position] = len(text)
-        ends = starts
+        letter_at[position] = len(text)
     pieces, done, found = [], 0, lowered.find(wanted)
     while found != -1:
-        first = found if starts is None else starts.get(found)
-        last = found + len(wanted) if ends is None else ends.get(found + len(wanted))
+        first = found if letter_at is None else letter_at.get(found)
+        last = found + len(wanted) if letter_at is None else letter_at.get(found + len(wanted))
         if first is None or last is None or first < done:  # not on whole letters of the text
             found = lowered.find(wanted, found + 1)
             continue
