@@ -479,3 +479,78 @@ def test_a_message_the_grader_did_not_ask_for_retires_the_sandbox(work):
     assert second.box is not box
     assert second.value("6 * 7") == 42
     second.shutdown()
+
+
+# ---------------------------------------------------------------- a busy kernel yields the CPU
+
+NICE = """
+import json, os
+def nice_of(pid):
+    found = []
+    for thread in os.listdir(f'/proc/{pid}/task'):
+        with open(f'/proc/{pid}/task/{thread}/stat') as stat:
+            found.append(int(stat.read().rsplit(')', 1)[1].split()[16]))
+    return sorted(set(found))
+"""
+BEFORE_THE_BUSY_CELL = """
+import threading, time
+child = os.fork()
+if child == 0:  # a process started before the busy cell
+    while True:
+        time.sleep(0.05)
+waiting = threading.Event()
+threading.Thread(target=waiting.wait, daemon=True).start()  # and a thread
+print(json.dumps(nice_of(os.getpid())))
+"""
+BUSY = "started = time.monotonic()\nwhile time.monotonic() - started < 2.5:\n    pass"
+AFTER_THE_BUSY_CELL = """
+try:
+    os.setpriority(os.PRIO_PROCESS, 0, 0)
+    raised = 'nothing'
+except OSError as error:
+    raised = type(error).__name__
+later = os.fork()
+if later == 0:
+    time.sleep(30)
+print(json.dumps({'kernel': nice_of(os.getpid()), 'child': nice_of(child), 'started later': nice_of(later),
+                  'raising it again': raised}))
+"""
+
+
+@pytest.mark.parametrize("manager", [Warm, Cold], ids=["warm", "cold"])
+def test_a_kernel_kept_busy_gets_the_lowest_cpu_priority_and_the_next_learner_the_usual_one(tmp_path, manager):
+    """A notebook that keeps the CPU busy must not slow the classmates graded beside it: once one of its
+    requests has run ``low_priority_after`` seconds, every process and thread of its sandbox runs at nice 19,
+    which learner code cannot undo, and whatever it starts later inherits it. Its own grade is unchanged, and
+    the next learner's kernel, forked by the same zygote, starts at the usual priority."""
+
+    class Quick(manager):
+        low_priority_after = sandbox.Float(1.0)
+
+    def graded(*cells):
+        nb = notebook(cell("extra", NICE), *cells,
+                      cell("answer", "def double(x):\n    return 2 * x", "double"),
+                      cell("test", "assert double(2) == 4", "t-double", points=2))
+        (tmp_path / "work").mkdir(exist_ok=True)
+        JudgedExecute(kernel_manager_class=Quick, kernel_name="python3", timeout=20, notebook_budget=60,
+                      trusted_directory=str(tmp_path / "none")).preprocess(
+            nb, {"nbgrader": {"assignment": "a"}, "metadata": {"path": str(tmp_path / "work")}})
+        printed = [json.loads(c.outputs[-1]["text"].strip().splitlines()[-1]) for c in nb.cells
+                   if c.get("outputs") and c.outputs[-1].get("name") == "stdout"]
+        return scores(nb), printed
+
+    probe = Kernel(tmp_path, manager=manager)  # SAFETY: the sandbox JudgedExecute uses below
+    if manager is Warm:
+        assert_sandboxed(probe)
+    else:
+        seen, uid = probe.value(f"[__import__('os').path.exists({str(REPO / 'source')!r}), __import__('os').getuid()]")
+        assert seen is False and uid != 0 and probe.value("__import__('socket').gethostname()") == "sandbox"
+    probe.shutdown()
+    grades, (before, after) = graded(cell("extra", BEFORE_THE_BUSY_CELL), cell("extra", BUSY),
+                                     cell("extra", AFTER_THE_BUSY_CELL))
+    assert grades == {"t-double": 2}
+    assert before == [0]
+    assert after == {"kernel": [19], "child": [19], "started later": [19], "raising it again": "PermissionError"}
+    # the next learner (a quick notebook) is never lowered
+    grades, printed = graded(cell("extra", "print(json.dumps(nice_of(os.getpid())))"))
+    assert grades == {"t-double": 2} and printed == [[0]]

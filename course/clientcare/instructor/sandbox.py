@@ -53,7 +53,10 @@ What the boundary does not cover
   memory cgroup. Nor the number of files on the tmpfs (each costs kernel
   memory); the notebook's time budget bounds both in practice.
 * CPU: ``cpu_seconds`` per process is a backstop only; grading's time budget
-  is what stops a busy cell. Timing and other side channels; ``/proc`` still
+  is what stops a busy cell. A kernel one of whose requests has run
+  ``low_priority_after`` seconds gets the lowest CPU priority (nice 19, every
+  process and thread of it; learner code cannot raise it again), so a busy
+  notebook slows no one graded beside it, but the machine is still shared. Timing and other side channels; ``/proc`` still
   shows the machine's load, memory and CPU model.
 * What is read-only but visible: ``/usr``, the Python installation and the
   virtualenv (public software), and the kernel-side modules (``sandbox.py``,
@@ -690,6 +693,41 @@ def processes_of(uid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (by parent pid, as /proc shows them now)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # it ended meanwhile
+            children.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        found.append(queue.pop())
+        queue += children.get(found[-1], [])
+    return found
+
+
+def lowest_priority(pids) -> None:
+    """Give every thread of the processes ``pids`` the lowest CPU priority (nice 19; on Linux, nice is per thread).
+
+    An unprivileged process cannot raise it again (``RLIMIT_NICE`` is 0); what they start inherits it.
+    """
+    for pid in pids:
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for thread in threads:
+            try:
+                os.setpriority(os.PRIO_PROCESS, int(thread), 19)
+            except OSError:
+                pass  # it ended meanwhile
+
+
 def _memfd(name: str, text: str) -> int:
     fd = os.memfd_create(name, 0)
     os.write(fd, text.encode())
@@ -779,12 +817,18 @@ class _Sandboxed(LoggingConfigurable):
                             "False: a new sandbox and kernel for every submission").tag(config=True)
     warm_timeout = Float(60.0, help="Seconds a warm sandbox may take to start, and to fork or clean up"
                          ).tag(config=True)
+    low_priority_after = Float(3.0, help="Seconds one request to the kernel (a cell, or a call of a test) may run "
+                                         "before every process of the sandbox gets the lowest CPU priority (nice 19) "
+                                         "for the rest of its submission, so that a notebook keeping the CPU busy "
+                                         "slows no one graded beside it; its time budget, wall-clock time, is "
+                                         "unchanged. 0: never").tag(config=True)
 
     _slot = None  # (index, lock fd, uid, gid)
     _runtime = None  # this kernel's socket folder
     _warm_box = None  # the warm sandbox (warm.WarmSandbox) serving this kernel, which holds the slot
     _told_cold = False  # the warning that warm kernels need root was given
     sandbox_seconds = 0.0  # of the last start, seconds spent starting a new warm sandbox (the grader's own set-up)
+    _lowered_at = None  # when this kernel's processes were last given the lowest priority
 
     # ------------------------------------------------------------ set-up
 
@@ -828,6 +872,7 @@ class _Sandboxed(LoggingConfigurable):
         if not shutil.which(self.bwrap):
             raise SandboxUnavailable("bubblewrap (bwrap) is not installed: run `make install` or "
                                      "`apt-get install bubblewrap`; learner code is never run without it")
+        self._lowered_at = None
         base = self._runtime_base()
         if self.warm and _running_as_root():
             from . import warm
@@ -1017,6 +1062,32 @@ class _Sandboxed(LoggingConfigurable):
         finally:
             for fd in fds:
                 os.close(fd)
+
+    # ------------------------------------------------------------ a busy kernel yields
+
+    def still_busy(self, seconds: float) -> None:
+        """The grader's word that the kernel's current request has been running for ``seconds``.
+
+        Past ``low_priority_after``, every process of this kernel gets the lowest CPU priority, and once a
+        second after that any process it has started since (``lowest_priority``). The processes: as root, every
+        process of the slot user (but a warm sandbox's zygote and bubblewrap above it, whose children start at
+        the usual priority); otherwise the kernel's process and everything below it.
+        """
+        if not self.low_priority_after or seconds < self.low_priority_after or not self.has_kernel:
+            return
+        now = time.monotonic()
+        if self._lowered_at is not None and now - self._lowered_at < 1.0:
+            return
+        self._lowered_at = now
+        if self._warm_box is not None:
+            from .warm import slot_processes
+
+            pids = set(slot_processes(self._warm_box.uid)) - self._warm_box.keep
+        elif self._slot is not None and _running_as_root():
+            pids = processes_of(self._slot[2])
+        else:
+            pids = descendants(self.provisioner.pid)
+        lowest_priority(pids)
 
     # ------------------------------------------------------------ interrupt and shutdown
 

@@ -232,6 +232,7 @@ class LearnerKernel:
         idle = replied = False
         kept = 0
         next_alive_check = time.monotonic() + 0.25
+        busy = getattr(self.km, "still_busy", None)  # a sandbox lowers the priority of a kernel kept busy long
         grace_until = None  # after the reply: wait a moment for the last outputs
         while True:
             now = time.monotonic()
@@ -249,6 +250,8 @@ class LearnerKernel:
                 if not self.alive():
                     result.fault = "dead"
                     break
+                if not replied and busy is not None:
+                    busy(now - started)
             wait = min(deadline if not replied else grace_until, next_alive_check) - now
             events = dict(self._poll(max(0.0, wait)))
             if self.kc.shell_channel.socket in events:
