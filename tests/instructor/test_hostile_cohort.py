@@ -171,25 +171,30 @@ def cohort(tmp_path_factory):
                 gradebook.update_or_create_student(student)
         workers = {a: max(1, round(6 * sum(c.assignment == a for c in CASES.values()) / len(CASES)))
                    for a in assignments}
-        # All four assignments at once (their budgets' waits overlap); the grader's own stdout and stderr, which
-        # every worker and kernel would inherit, go to a file that must stay free of learner output.
+
+        def grade_then_feedback(assignment):
+            results = grade_cohort(course.root, assignment, workers=workers[assignment], notebook_budget=BUDGET)
+            feedback = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force"],
+                                      cwd=course.root, env=_without_redirects(), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True)
+            return assignment, results, feedback
+
+        # All four assignments at once (their budgets' waits overlap), each one's feedback as soon as it is graded;
+        # the grader's own stdout and stderr, which every worker and kernel would inherit, go to a file that must
+        # stay free of learner output.
         output = base / "grader-output.txt"
         saved_fds, target = (os.dup(1), os.dup(2)), os.open(output, os.O_WRONLY | os.O_CREAT, 0o600)
         os.dup2(target, 1), os.dup2(target, 2)
         try:
             with ThreadPoolExecutor(len(assignments)) as threads:
-                graded = list(threads.map(
-                    lambda a: (a, grade_cohort(course.root, a, workers=workers[a], notebook_budget=BUDGET)), assignments))
+                graded = list(threads.map(grade_then_feedback, assignments))
         finally:
             os.dup2(saved_fds[0], 1), os.dup2(saved_fds[1], 2)
             for fd in (*saved_fds, target):
                 os.close(fd)
-        outcomes = {(assignment, o.student): o for assignment, results in graded for o in results}
-        feedback = [subprocess.Popen([sys.executable, "-m", "nbgrader", "generate_feedback", a, "--force"],
-                                     cwd=course.root, env=_without_redirects(), stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True) for a in assignments]
-        for process in feedback:
-            assert process.wait() == 0, process.stderr.read()[-3000:]
+        for assignment, _, feedback in graded:
+            assert feedback.returncode == 0, f"generate_feedback {assignment}: {feedback.stderr[-3000:]}"
+        outcomes = {(assignment, o.student): o for assignment, results, _ in graded for o in results}
         grader_output = output.read_text(errors="replace")
         (course.root / "exchange").mkdir(exist_ok=True)  # nbgrader's exchange must exist before release_feedback
         if "renamed-notebook" in CASES:
