@@ -288,18 +288,36 @@ def course_folder(s: dict) -> None:
     config.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
         "nbgrader.server_extensions.formgrader": True}}}, indent=2) + "\n")
     run(["chown", f"{grader}:{grader}", str(config)])
-    # The hub is not running yet: the roll goes into the gradebook only (the hub's groups come from
-    # jupyterhub_config.py), so nbgrader is told not to ask the hub for them now.
-    nbgrader = [str(Path(s["venv"]) / "bin" / "nbgrader")]
-    offline = ["--Authenticator.plugin_class=nbgrader.auth.NoAuthPlugin"]
-    for learner in s["learners"]:
-        run(nbgrader + ["db", "student", "add", learner, *offline], user=grader, env=env, cwd=course,
-            what=f"add {learner} to the gradebook")
-    for assignment in sorted(p.name for p in (course / "source").iterdir() if (p / f"{p.name}.ipynb").exists()):
-        run(nbgrader + ["generate_assignment", assignment, "--force"], user=grader, env=env, cwd=course,
-            what=f"generate {assignment}")
-        run(nbgrader + ["release_assignment", assignment, "--force", *offline], user=grader, env=env, cwd=course,
-            what=f"release {assignment}")
+    assignments = sorted(p.name for p in (course / "source").iterdir() if (p / f"{p.name}.ipynb").exists())
+    run([str(Path(s["venv"]) / "bin" / "python"), "-c", PREPARE_COURSE, json.dumps(s["learners"]), *assignments],
+        user=grader, env=env, cwd=course, what="put the roll in the gradebook, generate and release the assignments")
+
+
+# Run as the grader in the course folder, with the learners (JSON) and the assignments as arguments: what
+# `nbgrader db student add`, `generate_assignment --force` and `release_assignment --force` would do, in one
+# process (each nbgrader command spends a second or two starting). The hub is not running yet: the roll goes
+# into the gradebook only (the hub's groups come from jupyterhub_config.py), so nbgrader is told not to ask the
+# hub for them now.
+PREPARE_COURSE = """
+import json, sys
+from nbgrader.api import Gradebook
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from clientcare.instructor.config import course_config
+
+config = course_config('.')
+config.Authenticator.plugin_class = 'nbgrader.auth.NoAuthPlugin'
+config.ExchangeReleaseAssignment.force = True
+api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+with Gradebook(api.coursedir.db_url) as gradebook:
+    for learner in json.loads(sys.argv[1]):
+        gradebook.update_or_create_student(learner)
+for assignment in sys.argv[2:]:
+    for step in (api.generate_assignment, api.release_assignment):
+        result = step(assignment)
+        if not result.get('success'):
+            sys.exit(f"{step.__name__} {assignment} failed:\\n{result.get('error') or ''}{result.get('log') or ''}"[-3000:])
+"""
 
 
 def grader_env(s: dict) -> dict:
