@@ -17,10 +17,9 @@ import nbformat
 import pytest
 
 from clientcare.instructor import grading, warm
-from clientcare.instructor.course import make_scratch_course
 from clientcare.instructor.grading import death_cause, grade_cohort
 from clientcare.instructor.synthetic import ALL, Learner, submit
-from notebooks import REPO
+from cohorts import copy_course
 
 A = "fee-proposals"
 SLEEPS = "import time\ntime.sleep(120)  # a slow learner: grading is still running when the worker is killed\n"
@@ -37,13 +36,12 @@ def test_the_cause_of_death_is_read_from_the_exit_status():
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    course = make_scratch_course(tmp_path_factory.mktemp("workers") / "course", REPO)
+def course(tmp_path_factory, released_template):
+    course = copy_course(released_template, tmp_path_factory.mktemp("workers") / "course", assignments=[A])
     with open(course.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
         # An instructor's setting that needs a variable grading workers do not keep (as JUPYTERHUB_* once did)
         config.write('\nif os.environ.get("CLIENTCARE_TEST_NEEDS_TOKEN"):\n'
                      '    c.ClientCare.token = os.environ["GRADER_TOKEN"]\n')
-    course.nbgrader("generate_assignment", A, "--force", isolated=True)
     folder = submit(course, Learner("a-slow", {A: ALL}), A)
     notebook = folder / f"{A}.ipynb"
     nb = nbformat.read(notebook, as_version=4)

@@ -33,11 +33,12 @@ from nbgrader.api import Gradebook
 from nbgrader.utils import notebook_hash
 
 from clientcare.instructor import warm
-from clientcare.instructor.course import Course, make_scratch_course, tools_on_path
+from clientcare.instructor.course import Course, tools_on_path
 from clientcare.instructor.grading import grade_cohort
 from clientcare.instructor.results import question_scores
 from clientcare.instructor.sandbox import processes_of, remove_slot_users, slot_users
 from clientcare.instructor.synthetic import ALL, make_submission
+from cohorts import copy_course
 from hostile_cases import BUDGET, CASES, FORGED_NOTE, POINTS, Case
 from test_grading_pipeline import hidden_lines, visible_lines
 
@@ -146,9 +147,10 @@ def _json_dump_deep(notebook) -> str:
 
 
 @pytest.fixture(scope="module")
-def cohort(tmp_path_factory):
+def cohort(tmp_path_factory, released_template):
     base = tmp_path_factory.mktemp("hostile-cohort")
-    course = make_scratch_course(base / "course")
+    assignments = sorted({case.assignment for case in CASES.values()})
+    course = copy_course(released_template, base / "course", assignments=assignments)  # generated once per run
     scratch = base / "grader-tmp"  # every scratch folder and kernel temp file of this run goes here
     scratch.mkdir()
     SPY.unlink(missing_ok=True)
@@ -157,9 +159,6 @@ def cohort(tmp_path_factory):
     try:
         sandbox_the_grader(course)
         assert_sandboxed(course, scratch)
-        assignments = sorted({case.assignment for case in CASES.values()})
-        for assignment in assignments:
-            course.nbgrader("generate_assignment", assignment, "--force", isolated=True)
         before = grader_files(course)
         for student, case in CASES.items():
             submit_case(course, student, case)

@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 from clientcare.instructor.course import make_scratch_course
+from cohorts import copy_course
 from clientcare.instructor.grading import grade_cohort
 from clientcare.instructor.preprocessors.notes import notes_of
 from clientcare.instructor.results import question_scores
@@ -140,9 +141,8 @@ FILE_CASES = {
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    course = make_scratch_course(tmp_path_factory.mktemp("hostile") / "course")
-    course.nbgrader("generate_assignment", A, "--force", isolated=True)
+def graded(tmp_path_factory, released_template):
+    course = copy_course(released_template, tmp_path_factory.mktemp("hostile") / "course", assignments=[A])
     source, release = course.root / "source" / A / f"{A}.ipynb", course.root / "release" / A / f"{A}.ipynb"
     for student, (solved, change, _, _) in CASES.items():
         folder = course.root / "submitted" / student / A

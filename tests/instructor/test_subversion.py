@@ -5,14 +5,13 @@ compare equal to anything) are tried on every assignment; tampering with the
 test helpers, the setup cell's names, builtins or pandas, reading the course's
 source or gradebook, and looking for the grader are tried on fee-proposals.
 """
-import os
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from attackers import attacker_submission
-from clientcare.instructor.course import Course, make_scratch_course
+from cohorts import copy_course
+from clientcare.instructor.course import Course
 from clientcare.instructor.grading import grade_cohort
 from clientcare.instructor.results import question_scores
 from clientcare.instructor.synthetic import ALL, make_submission
@@ -75,10 +74,8 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    course = make_scratch_course(tmp_path_factory.mktemp("subversion") / "course")
-    for assignment in ASSIGNMENTS:
-        course.nbgrader("generate_assignment", assignment, "--force", isolated=True)
+def graded(tmp_path_factory, released_template):
+    course = copy_course(released_template, tmp_path_factory.mktemp("subversion") / "course", assignments=ASSIGNMENTS)
     secrets = {"SOURCE": str(course.root / "source" / A / f"{A}.ipynb"),
                "GRADEBOOK": str(course.root / "gradebook.db")}
     for assignment in ASSIGNMENTS:
