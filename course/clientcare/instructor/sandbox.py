@@ -30,7 +30,8 @@ system, not by Python:
   the process cap counts the grader's own processes too.
 * **Limits** (``prlimit``, hard, set before Python starts): address space
   (``memory_mb``), largest file (``file_mb``), open files, processes, CPU
-  seconds (``cpu_seconds``); no core dumps.
+  seconds (``cpu_seconds``); no core dumps; no raising of its CPU priority
+  (``RLIMIT_NICE`` 0).
 * **Its own process tree**: a pid namespace (``--unshare-pid``), a new session,
   ``--die-with-parent``. Shutdown is always a kill (``shutdown_kernel`` ignores
   ``now=False``): killing bubblewrap ends the namespace's init, and the kernel
@@ -55,8 +56,9 @@ What the boundary does not cover
 * CPU: ``cpu_seconds`` per process is a backstop only; grading's time budget
   is what stops a busy cell. A kernel one of whose requests has run
   ``low_priority_after`` seconds gets the lowest CPU priority (nice 19, every
-  process and thread of it; learner code cannot raise it again), so a busy
-  notebook slows no one graded beside it, but the machine is still shared. Timing and other side channels; ``/proc`` still
+  process and thread of it; ``RLIMIT_NICE`` 0, so learner code cannot raise it
+  again): a busy notebook yields the CPU to those graded beside it, but the
+  machine is still shared. Timing and other side channels; ``/proc`` still
   shows the machine's load, memory and CPU model.
 * What is read-only but visible: ``/usr``, the Python installation and the
   virtualenv (public software), and the kernel-side modules (``sandbox.py``,
@@ -714,7 +716,7 @@ def descendants(pid: int) -> list[int]:
 def lowest_priority(pids) -> None:
     """Give every thread of the processes ``pids`` the lowest CPU priority (nice 19; on Linux, nice is per thread).
 
-    An unprivileged process cannot raise it again (``RLIMIT_NICE`` is 0); what they start inherits it.
+    A sandbox's processes cannot raise it again (``RLIMIT_NICE`` 0, set by ``sandbox_command``); what they start inherits it.
     """
     for pid in pids:
         try:
@@ -820,7 +822,7 @@ class _Sandboxed(LoggingConfigurable):
     low_priority_after = Float(3.0, help="Seconds one request to the kernel (a cell, or a call of a test) may run "
                                          "before every process of the sandbox gets the lowest CPU priority (nice 19) "
                                          "for the rest of its submission, so that a notebook keeping the CPU busy "
-                                         "slows no one graded beside it; its time budget, wall-clock time, is "
+                                         "yields it to those graded beside it; its time budget, wall-clock time, is "
                                          "unchanged. 0: never").tag(config=True)
 
     _slot = None  # (index, lock fd, uid, gid)
@@ -1007,7 +1009,7 @@ class _Sandboxed(LoggingConfigurable):
         nproc = self.max_processes if root else self.max_processes + len(processes_of(os.getuid()))
         args += ["--", "/usr/bin/prlimit", f"--nproc={nproc}", f"--as={self.memory_mb * MB}",
                  f"--fsize={self.file_mb * MB}", f"--nofile={self.max_open_files}", f"--cpu={self.cpu_seconds}",
-                 "--core=0", *(["--msgqueue=0"] if zygote_fd is not None else []), "--"]
+                 "--core=0", "--nice=0", *(["--msgqueue=0"] if zygote_fd is not None else []), "--"]
         if root:  # the slot user, no groups, no capabilities; a nested user namespace only to forbid more
             args += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
                      "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
