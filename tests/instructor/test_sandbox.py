@@ -276,3 +276,31 @@ def test_kernelspec_is_found_by_jupyter(tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
     found = KernelSpecManager().find_kernel_specs()
     assert Path(found["clientcare-grader"]) == folder
+
+
+
+def test_a_kernels_processes_when_not_root_are_everything_below_it():
+    """Run as another user, a kernel's processes (those a busy kernel lowers the priority of) are found by parent
+    pid: its children and theirs, and nothing beside them."""
+    import signal
+    import subprocess
+
+    from clientcare.instructor.warm import descendants
+
+    tree = subprocess.Popen(["sh", "-c", "sleep 30 & (sleep 30 & wait) & wait"])  # sh, a sleep, a subshell, its sleep
+    beside = subprocess.Popen(["sleep", "30"])
+    found = []
+    try:
+        deadline = time.monotonic() + 10
+        while len(found) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            found = descendants(tree.pid)
+        assert found[0] == tree.pid and len(found) == 4, found
+        assert beside.pid not in found and os.getpid() not in found
+    finally:
+        for pid in [*found, tree.pid, beside.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        tree.wait(), beside.wait()

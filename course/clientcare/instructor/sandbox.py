@@ -695,24 +695,6 @@ def processes_of(uid: int) -> list[int]:
     return found
 
 
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it (by parent pid, as /proc shows them now)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat") as stat:
-                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue  # it ended meanwhile
-            children.setdefault(parent, []).append(int(entry.name))
-    found, queue = [], [pid]
-    while queue:
-        found.append(queue.pop())
-        queue += children.get(found[-1], [])
-    return found
-
-
 def lowest_priority(pids) -> None:
     """Give every thread of the processes ``pids`` the lowest CPU priority (nice 19; on Linux, nice is per thread).
 
@@ -1081,9 +1063,9 @@ class _Sandboxed(LoggingConfigurable):
         if self._lowered_at is not None and now - self._lowered_at < 1.0:
             return
         self._lowered_at = now
-        if self._warm_box is not None:
-            from .warm import slot_processes
+        from .warm import descendants, slot_processes
 
+        if self._warm_box is not None:
             pids = set(slot_processes(self._warm_box.uid)) - self._warm_box.keep
         elif self._slot is not None and _running_as_root():
             pids = processes_of(self._slot[2])

@@ -345,6 +345,23 @@ def slot_processes(uid: int) -> dict[int, str]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (by parent pid, as /proc shows them now)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                parent = int(_stat(int(entry.name))[1])
+            except (OSError, IndexError, ValueError):
+                continue  # it ended meanwhile
+            children.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        found.append(queue.pop())
+        queue += children.get(found[-1], [])
+    return found
+
+
 def host_pid(uid: int, ns_pid: int, parent: int | None = None) -> int:
     """The host pid of the slot's process whose pid in the sandbox is ``ns_pid`` (child of ``parent``)."""
     for pid in slot_processes(uid):
