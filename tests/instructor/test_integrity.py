@@ -11,12 +11,12 @@ import nbformat
 import pytest
 
 from clientcare.instructor.course import make_scratch_course
-from cohorts import copy_course
 from clientcare.instructor.grading import grade_cohort
 from clientcare.instructor.preprocessors.notes import notes_of
 from clientcare.instructor.results import question_scores
 from clientcare.instructor.submission_files import set_aside_folder
 from clientcare.instructor.synthetic import ALL, make_submission
+from cohorts import copy_course
 
 pytestmark = pytest.mark.slow
 

@@ -10,11 +10,11 @@ import nbformat
 import pytest
 
 from attackers import attacker_submission
-from cohorts import copy_course
 from clientcare.instructor.course import Course
 from clientcare.instructor.grading import grade_cohort
 from clientcare.instructor.results import question_scores
 from clientcare.instructor.synthetic import ALL, make_submission
+from cohorts import copy_course
 
 from notebooks import REPO
 
