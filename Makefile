@@ -11,12 +11,14 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: lab instructor demo test install release clean hub hub-stop hub-remove
 
+# The packages are installed by uv (pinned in constraints.txt), which resolves and installs the ~160 of them
+# in seconds where pip takes a minute; the venv keeps its own pip for the user.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt uv
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	$(BIN)/uv pip install --quiet --system-certs --python $(BIN)/python -c constraints.txt -e ".[test]"
 	$(BIN)/python -c "from clientcare.instructor.sandbox import install_kernelspec; install_kernelspec()"
 	$(BIN)/jupyter labextension list 2>&1 | grep -q "@jupyter/nbgrader.*enabled" \
 		|| { echo "nbgrader's JupyterLab extension is not enabled" >&2; exit 1; }
