@@ -18,7 +18,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet -c constraints.txt uv
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/uv pip install --quiet --system-certs --python $(BIN)/python -c constraints.txt -e ".[test]"
+	$(BIN)/uv pip install --quiet --system-certs --compile-bytecode --python $(BIN)/python -c constraints.txt -e ".[test]"
 	$(BIN)/python -c "from clientcare.instructor.sandbox import install_kernelspec; install_kernelspec()"
 	$(BIN)/jupyter labextension list 2>&1 | grep -q "@jupyter/nbgrader.*enabled" \
 		|| { echo "nbgrader's JupyterLab extension is not enabled" >&2; exit 1; }

@@ -139,7 +139,7 @@ def environment(venv: Path) -> None:
     python = str(venv / "bin" / "python")
     # uv (pinned in constraints.txt, installed into the environment by its own pip) installs the packages:
     # seconds where pip takes minutes
-    uv = [str(venv / "bin" / "uv"), "pip", "install", "--quiet", "--system-certs", "--python", python]
+    uv = [str(venv / "bin" / "uv"), "pip", "install", "--quiet", "--system-certs", "--compile-bytecode", "--python", python]
     constraints = venv / "constraints.txt"
     if not (venv / "bin" / "python").exists():
         say(f"creating the shared environment {venv} (system Python, readable by every account)")
