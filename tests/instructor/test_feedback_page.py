@@ -75,3 +75,53 @@ def test_every_graded_part_is_named_and_lost_points_stand_out():
     assert 'id="test-with-vat"' in page  # the summary's links have somewhere to go
     assert re.search(r"Feedback on fee-proposals:\s+1\.0 of 3\.0 points", page)
     assert page.count("<body") == 1 and "Test cell" not in page
+
+
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def image_notebook():
+    notebook = nbformat.v4.new_notebook()
+    chart = nbformat.v4.new_code_cell("plot()")
+    chart.outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})]
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell('A logo: <img src="logo.png"> and a described one: '
+                                      '<img src="chart.png" alt="Fees by month" /> and ![a chart](chart.png)'),
+        chart,
+        graded("assert True", "test_total_fee", 1, 1),
+    ]
+    return notebook
+
+
+def test_the_page_is_what_nbconverts_html_exporter_makes_with_alternative_text_on_every_image():
+    """The course's exporter finishes the page without HTMLExporter's BeautifulSoup pass (two-thirds of its
+    time): the page must read the same, and every image must still have alternative text, as nbconvert gives."""
+    from bs4 import BeautifulSoup
+
+    from clientcare.instructor.feedback_exporter import FeedbackExporter
+
+    resources = {"nbgrader": {"notebook": "fee-proposals", "score": 1, "max_score": 1, "late_penalty": 0}}
+    ours, _ = course_exporter().from_notebook_node(image_notebook(), resources=dict(resources))
+    exporter = course_exporter()
+    stock, _ = HTMLExporter.from_notebook_node(exporter, image_notebook(), resources=dict(resources))  # with the pass
+    assert type(exporter) is FeedbackExporter
+    ours_soup, stock_soup = BeautifulSoup(ours, "html.parser"), BeautifulSoup(stock, "html.parser")
+    assert [img.get("alt") for img in ours_soup.find_all("img")] == [img.get("alt") for img in stock_soup.find_all("img")]
+    assert [img.get("alt") for img in ours_soup.find_all("img")] == [
+        "No description has been provided for this image", "Fees by month", "a chart",
+        "No description has been provided for this image"]
+    assert ours_soup.get_text() == stock_soup.get_text()
+    assert [t.name for t in ours_soup.find_all(True)] == [t.name for t in stock_soup.find_all(True)]
+
+
+def test_alternative_text_is_added_in_linear_time():
+    """A raw cell of 40,000 unfinished "<img" tags (a learner's) must not make the page take minutes."""
+    import time
+
+    from clientcare.instructor.feedback_exporter import add_missing_alt
+
+    text = "<img " * 40_000 + '<img src="x">' + "x" * 200_000
+    started = time.process_time()
+    page, added = add_missing_alt(text)
+    assert time.process_time() - started < 1.0
+    assert added == 1 and page.endswith('<img src="x" alt="No description has been provided for this image">' + "x" * 200_000)
