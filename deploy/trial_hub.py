@@ -140,12 +140,12 @@ def environment(venv: Path) -> None:
     # uv (pinned in constraints.txt, installed into the environment by its own pip) installs the packages:
     # seconds where pip takes minutes
     uv = [str(venv / "bin" / "uv"), "pip", "install", "--quiet", "--system-certs", "--compile-bytecode", "--python", python]
-    constraints = venv / "constraints.txt"
     if not (venv / "bin" / "python").exists():
         say(f"creating the shared environment {venv} (system Python, readable by every account)")
         run([SYSTEM_PYTHON, "-m", "venv", str(venv)], what="python3 -m venv")
     if not stamp.exists() or stamp.read_text() != stamp_text:
         say("installing pinned packages into the shared environment")
+        constraints = venv / "constraints.txt"
         constraints.write_text(system_python_constraints())
         run([python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", "-c", str(constraints), "uv"],
             what="pip install uv")
@@ -154,8 +154,7 @@ def environment(venv: Path) -> None:
     # This checkout's own code, built afresh every install (cheap: no dependencies resolved).
     run(uv + ["--no-deps", "--reinstall-package", "clientcare", str(REPO)], what="uv pip install clientcare")
     # The grading kernel's spec, written where only root may write (the grader account reads it).
-    run([str(venv / "bin" / "python"), "-c",
-         "from clientcare.instructor.sandbox import install_kernelspec; install_kernelspec()"],
+    run([python, "-c", "from clientcare.instructor.sandbox import install_kernelspec; install_kernelspec()"],
         what="install the grading kernel's spec")
     venv_tools = [str(venv / "bin" / "jupyter")]
     # Instructor-only extensions are off for everyone; the grader account turns them on for itself.
