@@ -137,8 +137,8 @@ def environment(venv: Path) -> None:
         (REPO / name).read_bytes() for name in ("pyproject.toml", "constraints.txt"))).hexdigest()
     stamp = venv / ".clientcare-stamp"
     python = str(venv / "bin" / "python")
-    # uv (pinned in constraints.txt, installed into the environment by its own pip) installs the packages:
-    # seconds where pip takes minutes
+    # uv (pinned in constraints.txt, installed into the environment by its own pip) installs the packages
+    # in about a third of pip's time
     uv = [str(venv / "bin" / "uv"), "pip", "install", "--quiet", "--system-certs", "--compile-bytecode", "--python", python]
     if not (venv / "bin" / "python").exists():
         say(f"creating the shared environment {venv} (system Python, readable by every account)")
