@@ -125,3 +125,41 @@ def test_alternative_text_is_added_in_linear_time():
     page, added = add_missing_alt(text)
     assert time.process_time() - started < 1.0
     assert added == 1 and page.endswith('<img src="x" alt="No description has been provided for this image">' + "x" * 200_000)
+
+
+def notebook_with(cells, lexer="ipython3"):
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["language_info"] = {"name": "python", "pygments_lexer": lexer}
+    notebook.cells = [*cells, graded("assert True", "test_total_fee", 1, 1)]
+    return notebook
+
+
+def test_cells_shared_by_learners_give_each_page_exactly_what_a_fresh_exporter_gives():
+    """Code and Markdown are rendered once per distinct cell in a run (every learner's page repeats the release's
+    cells). A cell that reads the same but renders differently (another magics language, another kernel's
+    lexer, attachments) must not get the remembered HTML: each page equals the page of an exporter that has
+    rendered nothing before it."""
+    other_png = PNG.replace("AAAADUlEQVR42mNk", "AAAADUlEQVR42mNg")  # another learner's picture of the same name
+
+    def pictured(png):
+        return nbformat.v4.new_markdown_cell("The chart: ![chart](attachment:chart.png)",
+                                             attachments={"chart.png": {"image/png": png}})
+
+    bash = nbformat.v4.new_code_cell("%%bash\necho $FEE | grep -c 'VAT'", metadata={"magics_language": "bash"})
+    pages = [
+        notebook_with([nbformat.v4.new_markdown_cell("## Fees\nA *fee* of £100."), bash, pictured(PNG)]),
+        notebook_with([nbformat.v4.new_markdown_cell("## Fees\nA *fee* of £100."),
+                       nbformat.v4.new_code_cell("%%bash\necho $FEE | grep -c 'VAT'"), pictured(other_png)]),
+        notebook_with([nbformat.v4.new_code_cell("%%bash\necho $FEE | grep -c 'VAT'"),
+                       nbformat.v4.new_code_cell("fee = 100  # " + "x" * 20_001)], lexer="python"),
+    ]
+    resources = {"nbgrader": {"notebook": "fee-proposals", "score": 1, "max_score": 1, "late_penalty": 0}}
+    shared = course_exporter()
+    in_one_run = [shared.from_notebook_node(nb, resources=dict(resources))[0] for nb in pages]
+    alone = [course_exporter().from_notebook_node(nb, resources=dict(resources))[0] for nb in pages]
+    for number, (ours, fresh) in enumerate(zip(in_one_run, alone), 1):
+        assert ours == fresh, f"page {number} differs from the page of a fresh exporter"
+    assert PNG in in_one_run[0] and other_png in in_one_run[1] and PNG not in in_one_run[1]  # each its own
+    assert in_one_run[0].count('class="nb"') > in_one_run[1].count('class="nb"')  # bash's builtins told apart
+    assert "hl-python" in in_one_run[2] and "hl-ipython3" not in in_one_run[2]  # the third kernel's own lexer
+    assert shared._highlighted.cache_info().hits >= 1 and shared._markdown.cache_info().hits >= 1
