@@ -509,11 +509,22 @@ try:
     raised = 'nothing'
 except OSError as error:
     raised = type(error).__name__
+def session_nice():  # the scheduler's autogroup of this session: "/autogroup-N nice 19"
+    try:
+        return int(open('/proc/self/autogroup').read().split()[-1])
+    except OSError:
+        return None
+try:
+    with open('/proc/self/autogroup', 'w') as group:
+        group.write('0')
+    raised_session = 'nothing'
+except OSError as error:
+    raised_session = error.strerror
 later = os.fork()
 if later == 0:
     time.sleep(30)
 print(json.dumps({'kernel': nice_of(os.getpid()), 'child': nice_of(child), 'started later': nice_of(later),
-                  'raising it again': raised}))
+                  'raising it again': raised, 'session': session_nice(), 'raising the session again': raised_session}))
 """
 
 
@@ -550,7 +561,60 @@ def test_a_kernel_kept_busy_gets_the_lowest_cpu_priority_and_the_next_learner_th
                                      cell("extra", AFTER_THE_BUSY_CELL))
     assert grades == {"t-double": 2}
     assert before == [0]
-    assert after == {"kernel": [19], "child": [19], "started later": [19], "raising it again": "PermissionError"}
+    # where the scheduler groups by session (Debian's default), the sandbox's session is lowered too, for good
+    autogroups = Path("/proc/self/autogroup").exists()
+    assert after == {"kernel": [19], "child": [19], "started later": [19], "raising it again": "PermissionError",
+                     "session": 19 if autogroups else None,
+                     "raising the session again": "Read-only file system" if autogroups else "No such file or directory"}
     # the next learner (a quick notebook) is never lowered
     grades, printed = graded(cell("extra", "print(json.dumps(nice_of(os.getpid())))"))
     assert grades == {"t-double": 2} and printed == [[0]]
+
+
+# pinned to the first CPU with a process of the test's own, kept busy past low_priority_after, then measured
+SHARE_OF_THE_CPU = """
+import json, os, time
+os.sched_setaffinity(0, {0})
+started = time.monotonic()
+while time.monotonic() - started < 4:
+    pass
+wall, cpu = time.monotonic(), time.process_time()
+while time.monotonic() - wall < 2:
+    pass
+print(json.dumps(round((time.process_time() - cpu) / (time.monotonic() - wall), 3)))
+"""
+COMPETITOR = "import os, time\nos.sched_setaffinity(0, {0})\nstarted = time.monotonic()\nwhile time.monotonic() - started < 60: pass"
+
+
+@pytest.mark.parametrize("manager", [Warm, Cold], ids=["warm", "cold"])
+def test_a_kernel_kept_busy_really_yields_the_cpu_to_a_process_beside_it(tmp_path, manager):
+    """Nice values are not the promise; yielding is. A kernel kept busy on one CPU beside one busy process of the
+    grader's own session must get only a sliver of that CPU once lowered. (With the scheduler's autogroups, on by
+    default in Debian, a sandbox at nice 19 in a session of its own still took half: sessions share the CPU.)"""
+    import subprocess
+    import sys
+
+    class Quick(manager):
+        low_priority_after = sandbox.Float(1.0)
+
+    probe = Kernel(tmp_path, manager=manager)  # SAFETY: the sandbox JudgedExecute uses below
+    if manager is Warm:
+        assert_sandboxed(probe)
+    else:
+        seen, uid = probe.value(f"[__import__('os').path.exists({str(REPO / 'source')!r}), __import__('os').getuid()]")
+        assert seen is False and uid != 0
+    probe.shutdown()
+    nb = notebook(cell("extra", SHARE_OF_THE_CPU), cell("answer", "def double(x):\n    return 2 * x", "double"),
+                  cell("test", "assert double(2) == 4", "t-double", points=2))
+    (tmp_path / "work").mkdir()
+    competitor = subprocess.Popen([sys.executable, "-c", COMPETITOR])
+    try:
+        JudgedExecute(kernel_manager_class=Quick, kernel_name="python3", timeout=30, notebook_budget=60,
+                      trusted_directory=str(tmp_path / "none")).preprocess(
+            nb, {"nbgrader": {"assignment": "a"}, "metadata": {"path": str(tmp_path / "work")}})
+    finally:
+        competitor.kill()
+        competitor.wait()
+    share = json.loads(nb.cells[0].outputs[-1]["text"].strip().splitlines()[-1])
+    assert scores(nb) == {"t-double": 2}
+    assert share < 0.15, f"the lowered kernel still had {share:.0%} of the CPU it shared with the grader's process"

@@ -56,10 +56,15 @@ What the boundary does not cover
 * CPU: ``cpu_seconds`` per process is a backstop only; grading's time budget
   is what stops a busy cell. A kernel one of whose requests has run
   ``low_priority_after`` seconds gets the lowest CPU priority (nice 19, every
-  process and thread of it; ``RLIMIT_NICE`` 0, so learner code cannot raise it
-  again): a busy notebook yields the CPU to those graded beside it, but the
-  machine is still shared. Timing and other side channels; ``/proc`` still
-  shows the machine's load, memory and CPU model.
+  process and thread of it, and its session's autogroup; ``RLIMIT_NICE`` 0 and
+  a read-only ``/proc``, so learner code cannot raise it again): a busy notebook
+  yields the CPU to those graded beside it, but the machine is still shared. A
+  process that learner code starts in a new session of its own (``setsid``) has
+  a new autogroup at nice 0 until the next lowering, up to a second later: code
+  that keeps starting new sessions keeps getting a fair share of the CPU (a CPU
+  cgroup per sandbox would close that; the grader does not make cgroups).
+  Timing and other side channels; ``/proc`` still shows the machine's load,
+  memory and CPU model.
 * What is read-only but visible: ``/usr``, the Python installation and the
   virtualenv (public software), and the kernel-side modules (``sandbox.py``,
   ``guard.py``; grader code, no secrets), and the names (not the contents) of
@@ -695,11 +700,25 @@ def processes_of(uid: int) -> list[int]:
     return found
 
 
+# /proc read-only for learner code, which may read its own entries but not set its session's CPU priority back
+# (``lowest_priority``); in the bubblewrap that runs it (the inner one as root: the outer one writes the inner's
+# user namespace maps through its /proc).
+READ_ONLY_PROC = ["--remount-ro", "/proc"]
+
+
 def lowest_priority(pids) -> None:
-    """Give every thread of the processes ``pids`` the lowest CPU priority (nice 19; on Linux, nice is per thread).
+    """Give every thread of the processes ``pids`` the lowest CPU priority (nice 19; on Linux, nice is per thread),
+    and their autogroups too.
 
     A sandbox's processes cannot raise it again (``RLIMIT_NICE`` 0, set by ``sandbox_command``); what they start inherits it.
+    Where the kernel groups processes by session (``/proc/sys/kernel/sched_autogroup_enabled``, on by default in
+    Debian's kernel), a thread's nice counts only against the threads of its own session, and every sandbox is a
+    session of its own (``--new-session``): the scheduler shares the CPU between sessions, so a busy sandbox at
+    nice 19 still took a whole session's share. So each sandbox session's autogroup is set to nice 19 as well
+    (never the grader's own); learner code cannot set it back, ``/proc`` being read-only in the sandbox.
     """
+    own_group = _autogroup(os.getpid())
+    lowered = set()
     for pid in pids:
         try:
             threads = os.listdir(f"/proc/{pid}/task")
@@ -710,6 +729,21 @@ def lowest_priority(pids) -> None:
                 os.setpriority(os.PRIO_PROCESS, int(thread), 19)
             except OSError:
                 pass  # it ended meanwhile
+        group = _autogroup(pid)
+        if group is not None and group != own_group and group not in lowered:
+            try:
+                Path(f"/proc/{pid}/autogroup").write_text("19")
+                lowered.add(group)
+            except OSError:
+                pass  # it ended meanwhile, or the kernel has no autogroups
+
+
+def _autogroup(pid) -> str | None:
+    """The scheduler's autogroup of process ``pid`` ("/autogroup-N"), or None where there is none to read."""
+    try:
+        return Path(f"/proc/{pid}/autogroup").read_text().split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def _memfd(name: str, text: str) -> int:
@@ -981,7 +1015,7 @@ class _Sandboxed(LoggingConfigurable):
         if root:  # kept only to become the slot user (setpriv below), then dropped
             args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         else:
-            args += ["--unshare-user", "--disable-userns"]
+            args += ["--unshare-user", "--disable-userns", *READ_ONLY_PROC]
         args += self._filesystem(workdir if zygote_fd is None else None, source, fds)
         args += ["--chdir", start_in, "--clearenv"]
         for key, value in sorted(self.environment.items()):
@@ -996,7 +1030,8 @@ class _Sandboxed(LoggingConfigurable):
             args += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
                      "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
                      bwrap, "--unshare-user", "--disable-userns", "--dev-bind", "/", "/",
-                     "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", start_in, "--"]
+                     "--die-with-parent", "--new-session", "--cap-drop", "ALL", *READ_ONLY_PROC,
+                     "--chdir", start_in, "--"]
         site_packages = [p for p in __import__("site").getsitepackages() if os.path.isdir(p)]
         bootstrap = (f"import sys; sys.path += {site_packages + [KERNEL_PACKAGE_ROOT]!r}; "
                      f"from {KERNEL_PACKAGE}.sandbox import kernel_main; "
