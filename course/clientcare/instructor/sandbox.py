@@ -1015,8 +1015,10 @@ class _Sandboxed(LoggingConfigurable):
         if root:  # kept only to become the slot user (setpriv below), then dropped
             args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         else:
-            args += ["--unshare-user", "--disable-userns", *READ_ONLY_PROC]
+            args += ["--unshare-user", "--disable-userns"]
         args += self._filesystem(workdir if zygote_fd is None else None, source, fds)
+        if not root:
+            args += READ_ONLY_PROC  # once the sandbox's /proc is mounted
         args += ["--chdir", start_in, "--clearenv"]
         for key, value in sorted(self.environment.items()):
             args += ["--setenv", key, str(value)]
