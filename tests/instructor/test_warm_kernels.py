@@ -20,6 +20,8 @@ import os
 import resource
 import shutil
 import signal
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -528,6 +530,17 @@ print(json.dumps({'kernel': nice_of(os.getpid()), 'child': nice_of(child), 'star
 """
 
 
+def assert_the_sandbox_of(tmp_path, manager) -> None:
+    """SAFETY: a probe kernel of ``manager`` (warm or cold) must be sandboxed before a busy notebook runs in one."""
+    probe = Kernel(tmp_path, manager=manager)
+    if manager is Warm:
+        assert_sandboxed(probe)
+    else:
+        seen, uid = probe.value(f"[__import__('os').path.exists({str(REPO / 'source')!r}), __import__('os').getuid()]")
+        assert seen is False and uid != 0 and probe.value("__import__('socket').gethostname()") == "sandbox"
+    probe.shutdown()
+
+
 @pytest.mark.parametrize("manager", [Warm, Cold], ids=["warm", "cold"])
 def test_a_kernel_kept_busy_gets_the_lowest_cpu_priority_and_the_next_learner_the_usual_one(tmp_path, manager):
     """A notebook that keeps the CPU busy must not slow the classmates graded beside it: once one of its
@@ -550,13 +563,7 @@ def test_a_kernel_kept_busy_gets_the_lowest_cpu_priority_and_the_next_learner_th
                    if c.get("outputs") and c.outputs[-1].get("name") == "stdout"]
         return scores(nb), printed
 
-    probe = Kernel(tmp_path, manager=manager)  # SAFETY: the sandbox JudgedExecute uses below
-    if manager is Warm:
-        assert_sandboxed(probe)
-    else:
-        seen, uid = probe.value(f"[__import__('os').path.exists({str(REPO / 'source')!r}), __import__('os').getuid()]")
-        assert seen is False and uid != 0 and probe.value("__import__('socket').gethostname()") == "sandbox"
-    probe.shutdown()
+    assert_the_sandbox_of(tmp_path, manager)  # SAFETY: the sandbox JudgedExecute uses below
     grades, (before, after) = graded(cell("extra", BEFORE_THE_BUSY_CELL), cell("extra", BUSY),
                                      cell("extra", AFTER_THE_BUSY_CELL))
     assert grades == {"t-double": 2}
@@ -591,19 +598,10 @@ def test_a_kernel_kept_busy_really_yields_the_cpu_to_a_process_beside_it(tmp_pat
     """Nice values are not the promise; yielding is. A kernel kept busy on one CPU beside one busy process of the
     grader's own session must get only a sliver of that CPU once lowered. (With the scheduler's autogroups, on by
     default in Debian, a sandbox at nice 19 in a session of its own still took half: sessions share the CPU.)"""
-    import subprocess
-    import sys
-
     class Quick(manager):
         low_priority_after = sandbox.Float(1.0)
 
-    probe = Kernel(tmp_path, manager=manager)  # SAFETY: the sandbox JudgedExecute uses below
-    if manager is Warm:
-        assert_sandboxed(probe)
-    else:
-        seen, uid = probe.value(f"[__import__('os').path.exists({str(REPO / 'source')!r}), __import__('os').getuid()]")
-        assert seen is False and uid != 0
-    probe.shutdown()
+    assert_the_sandbox_of(tmp_path, manager)  # SAFETY: the sandbox JudgedExecute uses below
     nb = notebook(cell("extra", SHARE_OF_THE_CPU), cell("answer", "def double(x):\n    return 2 * x", "double"),
                   cell("test", "assert double(2) == 4", "t-double", points=2))
     (tmp_path / "work").mkdir()
