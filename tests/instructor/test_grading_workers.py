@@ -66,6 +66,23 @@ def test_a_worker_that_cannot_start_is_reported_with_its_exception(course, monke
     assert "memory" not in message
 
 
+@pytest.mark.slow
+def test_workers_get_the_environment_of_the_grading_as_it_is_now(course, monkeypatch):
+    """Workers are forked from a fork server started once: each cohort's workers still get the grading
+    process's environment as it is when that cohort is graded, not as it was when the fork server started."""
+    monkeypatch.delenv("CLIENTCARE_TEST_NEEDS_TOKEN", raising=False)
+    assert [o.ok for o in grade_cohort(course.root, A, workers=1, students=["b-steady"])] == [True]
+    assert fork_servers(os.getpid()), "the pool's workers did not come from a fork server"
+    monkeypatch.setenv("CLIENTCARE_TEST_NEEDS_TOKEN", "1")  # set after the fork server started: it must count
+    monkeypatch.setenv("GRADER_TOKEN", "in the instructor's shell, not in the workers")
+    outcome, = grade_cohort(course.root, A, workers=1, students=["b-steady"])
+    assert not outcome.ok and "KeyError: 'GRADER_TOKEN'" in outcome.message, outcome
+    monkeypatch.delenv("CLIENTCARE_TEST_NEEDS_TOKEN")  # and one removed since must be gone: a worker that still
+    # had it would fail as above
+    outcome, = grade_cohort(course.root, A, workers=1, students=["b-steady"])
+    assert outcome.ok, outcome
+
+
 def children(pid: int) -> list[tuple[int, str]]:
     """(pid, command line) of the processes whose parent is ``pid``."""
     found = []
@@ -78,18 +95,28 @@ def children(pid: int) -> list[tuple[int, str]]:
     return found
 
 
+def fork_servers(grader: int) -> list[int]:
+    """The fork servers the grading process ``grader`` started: its pool's workers are forked from one."""
+    return [pid for pid, command in children(grader) if "multiprocessing.forkserver" in command]
+
+
+def pool_workers(grader: int) -> list[int]:
+    """The grading process ``grader``'s pool workers."""
+    return [pid for server in fork_servers(grader) for pid, _ in children(server)]
+
+
 def kill_worker_while_it_grades(signals: list[int], stop: threading.Event) -> None:
     """Kill the grading worker with each of ``signals`` in turn, once its sandboxed kernel is running."""
     for number in signals:
         while not stop.is_set():
-            workers = [pid for pid, command in children(os.getpid()) if "spawn_main" in command]
+            workers = pool_workers(os.getpid())
             kernels = [pid for worker in workers for pid, command in children(worker) if "bwrap" in command]
             if kernels:
                 time.sleep(2)  # the learner's first answer is sleeping in it
                 os.kill(workers[0], number)
                 break
             time.sleep(0.2)
-        while not stop.is_set() and any(pid == workers[0] for pid, _ in children(os.getpid())):
+        while not stop.is_set() and workers[0] in pool_workers(os.getpid()):
             time.sleep(0.2)
 
 
@@ -151,11 +178,11 @@ def test_nothing_keeps_running_when_the_grading_process_is_killed(course, tmp_pa
     try:
         deadline, running = time.monotonic() + 180, {}
         while not running and time.monotonic() < deadline and grader.poll() is None:
-            workers = [pid for pid, command in children(grader.pid) if "spawn_main" in command]
+            workers = pool_workers(grader.pid)
             sandboxes = [pid for worker in workers for pid, command in children(worker) if "bwrap" in command]
             if sandboxes:
                 time.sleep(1)  # the learner's first answer is sleeping in the kernel by now
-                running = {pid: started_at(pid) for worker in workers for pid in [worker, *descendants(worker)]}
+                running = {pid: started_at(pid) for pid in [*fork_servers(grader.pid), *descendants(grader.pid)]}
             else:
                 time.sleep(0.2)
         assert running, "the grading never started the learner's kernel"

@@ -30,6 +30,7 @@ import json
 import logging
 import multiprocessing
 import os
+import select
 import shutil
 import signal
 import sys
@@ -57,6 +58,11 @@ WORKER_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ
 # JUPYTERHUB_: on a hub, nbgrader's JupyterHubAuthPlugin asks the hub who is grading (without it the
 # worker cannot even construct nbgrader's API).
 WORKER_ENVIRONMENT_PREFIXES = ("CLIENTCARE_", "JUPYTER_", "JUPYTERHUB_", "NBGRADER_", "LC_", "PG")
+# What the fork server the pool's workers are forked from imports once (an import that fails is left to the
+# worker, which reports it as its start-up error)
+PRELOADED = ["nbgrader.apps.api", "nbgrader.converters.autograde", "nbclient", "jupyter_client.manager",
+             "clientcare.instructor.grading", "clientcare.instructor.preprocessors", "clientcare.instructor.sandbox",
+             "clientcare.instructor.shared_engine", "clientcare.instructor.warm"]
 
 
 @dataclass(frozen=True)
@@ -125,11 +131,26 @@ def refusal(root: Path, student: str, assignment: str) -> str:
     return ""
 
 
-def _keep_environment(environ=os.environ) -> None:
-    """Drop every variable a grading worker does not need (secrets of the instructor's shell included)."""
-    for name in list(environ):
-        if name not in WORKER_ENVIRONMENT and not name.startswith(WORKER_ENVIRONMENT_PREFIXES):
-            del environ[name]
+def worker_environment(environ=os.environ) -> dict[str, str]:
+    """What a grading worker keeps of ``environ``: every variable it needs, no other (secrets of the instructor's
+    shell dropped)."""
+    return {name: value for name, value in environ.items()
+            if name in WORKER_ENVIRONMENT or name.startswith(WORKER_ENVIRONMENT_PREFIXES)}
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Where the pool's workers come from: multiprocessing's fork server, which imports nbgrader and the grading
+    code once (for the grading process's life) and forks each worker from that, instead of a new interpreter
+    importing them again for every worker (about 2 CPU-seconds each on a 2-core machine).
+
+    A worker forked so gets nothing else of the grading process's state: the fork server is a fresh interpreter
+    started for it, and each worker is given its environment (``worker_environment``, read when the cohort's
+    grading starts) and its directory by its initializer. It ends when the grading process ends (the fork
+    server too, once its workers have).
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOADED)  # (no effect once the fork server runs: it has them)
+    return context
 
 
 # ---------------------------------------------------------------- inside a worker process
@@ -148,51 +169,73 @@ def _status(**state) -> None:
 
 
 def _end_with_the_grader(grader: int, every: float = 0.5) -> None:
-    """End this pool worker as soon as the grading process that started it is gone (killed, out of memory).
+    """End this pool worker as soon as the grading process ``grader`` that started it is gone (killed, out of
+    memory).
 
     A pool worker waits for work on a queue it holds both ends of: without this it would wait for ever,
     with its warm sandboxes and the slot users' processes in them. Those end with it (bubblewrap's
-    ``--die-with-parent``). Only pool workers: a Dask worker's life is its nanny's to manage.
+    ``--die-with-parent``), and so does the fork server it came from (``_pool_context``), which lives while
+    any of its workers does. Watched through a pidfd (Linux 5.3 and later: woken when it ends, with no
+    polling and no pid that a later process could reuse), else by asking every ``every`` seconds.
+    Only pool workers: a Dask worker's life is its nanny's to manage.
     """
+    try:
+        handle = os.pidfd_open(grader)
+    except ProcessLookupError:
+        os._exit(EXIT_GRADER_GONE)
+    except (AttributeError, OSError):
+        handle = None
 
     def watch() -> None:
-        while os.getppid() == grader:
-            time.sleep(every)
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while os.path.exists(f"/proc/{grader}"):
+                time.sleep(every)
         os._exit(EXIT_GRADER_GONE)
 
     threading.Thread(target=watch, name="clientcare-grader-watch", daemon=True).start()
 
 
 def _start_worker(root: str, notebook_budget: float, memory_mb: int = DEFAULT_WORKER_MEMORY_MB,
-                  quiet: bool = True, status_dir: str = "", grader: int = 0) -> None:
-    """The pool's initializer. Never raises: a failure is kept and reported for every learner this worker gets
+                  quiet: bool = True, status_dir: str = "", grader: int = 0,
+                  environment: dict[str, str] | None = None) -> None:
+    """The pool's initializer (``grader``: the grading process, which this worker does not outlive;
+    ``environment``: the worker's whole environment; a Dask worker has neither and keeps what it needs of its
+    own environment). Never raises: a failure is kept and reported for every learner this worker gets
     (an initializer that raised would break the pool with no cause but "terminated abruptly")."""
     if grader:
         _end_with_the_grader(grader)
     _worker.update(status_dir=status_dir, start_error="")
     _status(state="starting", started=time.time())
     try:
-        _set_up_worker(root, notebook_budget, memory_mb, quiet)
+        _set_up_worker(root, notebook_budget, memory_mb, quiet, environment)
     except Exception as error:
         _worker["start_error"] = f"{type(error).__name__}: {error}"[:500]
     _status(state="idle")
 
 
-def _set_up_worker(root: str, notebook_budget: float, memory_mb: int, quiet: bool) -> None:
+def _set_up_worker(root: str, notebook_budget: float, memory_mb: int, quiet: bool,
+                   environment: dict[str, str] | None) -> None:
     import resource
 
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
     os.chdir(root)
-    _keep_environment()
+    environment = worker_environment() if environment is None else environment
+    os.environ.clear()
+    os.environ.update(environment)
     if memory_mb > 0:
         resource.setrlimit(resource.RLIMIT_DATA, (memory_mb * 1024 * 1024, resource.getrlimit(resource.RLIMIT_DATA)[1]))
-    # Kernels inherit this process's stderr and print start-up chatter on it; keep the
-    # instructor's terminal for the progress bar. nbgrader's own log is captured per learner.
-    # (A Dask worker, set up by dask_grading.GradingSetup, keeps its stderr: it is the worker's log.)
+    # Kernels inherit this process's stdout and stderr and print start-up chatter on them; keep the
+    # instructor's terminal for the progress bar. nbgrader's own log is captured per learner. (A pool worker's
+    # are the fork server's, those of the grading process when it started the fork server. A Dask worker,
+    # set up by dask_grading.GradingSetup, keeps its own: they are the worker's log.)
     if quiet:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+        silent = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(silent, 1), os.dup2(silent, 2)
+        os.close(silent)
     config = load_course_config(Path(root))
     config.JudgedExecute.notebook_budget = float(notebook_budget)  # a hard cap, enforced by JudgedExecute
     from .shared_engine import share_engines
@@ -310,7 +353,8 @@ def grade_cohort(
         if on_result:
             on_result(outcomes[-1])
     pending = [s for s in students if not refusal(root, s, assignment)]
-    context = multiprocessing.get_context("spawn")
+    context = _pool_context()
+    environment = worker_environment()
     status_dir = tempfile.mkdtemp(prefix="clientcare-workers-")  # each worker's status, by pid
     died: dict[str, tuple[bool, str]] = {}  # learner -> (their own worker died?, why the pool broke), last time
     deaths: dict[str, int] = {}  # learner -> how often the worker grading them died
@@ -322,7 +366,7 @@ def grade_cohort(
             oom_before = _oom_kills()
             with ProcessPoolExecutor(min(workers, len(pending)), mp_context=context, initializer=_start_worker,
                                      initargs=(str(root), notebook_budget, worker_memory_mb, True, status_dir,
-                                               os.getpid())) as pool:
+                                               os.getpid(), environment)) as pool:
                 # The pool's worker processes (a private attribute, but the only way to their exit codes)
                 processes = getattr(pool, "_processes", None)
                 processes = {} if processes is None else processes  # (the pool's own dict, filled as they start)
