@@ -18,6 +18,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -90,7 +91,8 @@ def kind(command: str, uid: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="*", help="the command to measure (after --); default: the pytest stage")
+    parser.add_argument("command", nargs="*", help="the command to measure (after --), run in the current folder; "
+                                                   "default: the pytest stage, in the repository")
     parser.add_argument("--every", type=float, default=0.25, help="seconds between readings of /proc")
     args = parser.parse_args(argv)
     command = args.command or DEFAULT
@@ -98,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     last = dict(before)
     busy0, nice0, total0 = busy_nice_total()
     started = time.monotonic()
-    run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    errors = tempfile.TemporaryFile(mode="w+")  # (a pipe read only at the end would fill and stop the command)
+    run = subprocess.Popen(command, cwd=None if args.command else REPO, stdout=subprocess.DEVNULL, stderr=errors)
     while run.poll() is None:
         remember(last, read_processes())
         time.sleep(args.every)
@@ -128,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         if cpu >= 0.5:
             print(f"{cpu:8.1f} {100 * cpu / max(counted, 1e-9):5.1f}% {count:8d}  {name}")
     if run.returncode:
-        print(run.stderr[-3000:], file=sys.stderr)
+        errors.seek(0)
+        print(errors.read()[-3000:], file=sys.stderr)
     return run.returncode
 
 
