@@ -83,6 +83,21 @@ def test_workers_get_the_environment_of_the_grading_as_it_is_now(course, monkeyp
     assert outcome.ok, outcome
 
 
+@pytest.mark.slow
+def test_modules_in_the_folder_grading_is_started_from_are_never_imported(course, tmp_path):
+    """`clientcare grade` run from a folder of downloaded files: a `secrets.py` or `calendar.py` there is neither
+    imported in place of the standard library's (grading would break) nor run (outside every sandbox)."""
+    folder, ran = tmp_path / "downloads", tmp_path / "ran.txt"
+    folder.mkdir()
+    for name in ("secrets", "calendar", "csv"):
+        (folder / f"{name}.py").write_text(f"open({str(ran)!r}, 'a').write('{name}.py ran\\n')\n")
+    run = subprocess.run([str(Path(sys.executable).parent / "clientcare"), "grade", A, "--course", str(course.root),
+                          "--workers", "1", "--student", "b-steady"], cwd=folder, capture_output=True, text=True,
+                         env=dict(os.environ, TMPDIR=str(tmp_path)), timeout=300)
+    assert run.returncode == 0 and "Graded 1 of 1 submissions." in run.stdout, run.stdout + run.stderr
+    assert not ran.exists(), ran.read_text()
+
+
 def children(pid: int) -> list[tuple[int, str]]:
     """(pid, command line) of the processes whose parent is ``pid``."""
     found = []
@@ -118,6 +133,37 @@ def kill_worker_while_it_grades(signals: list[int], stop: threading.Event) -> No
             time.sleep(0.2)
         while not stop.is_set() and workers[0] in pool_workers(os.getpid()):
             time.sleep(0.2)
+
+
+def kill_fork_server_while_it_grades(stop: threading.Event) -> None:
+    """Kill the fork server the grading workers come from, once a worker's sandboxed kernel is running."""
+    while not stop.is_set():
+        servers = fork_servers(os.getpid())
+        if any("bwrap" in command for worker in pool_workers(os.getpid()) for _, command in children(worker)):
+            time.sleep(2)  # the learner's first answer is sleeping in it
+            os.kill(servers[0], signal.SIGKILL)
+            return
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_a_killed_fork_server_is_no_learners_fault_and_they_are_graded_again(course):
+    folder = submit(course, Learner("c-pause", {A: ALL}), A)
+    nb = nbformat.read(folder / f"{A}.ipynb", as_version=4)
+    first = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    first.source = "import time\ntime.sleep(6)\n" + first.source
+    nbformat.write(nb, folder / f"{A}.ipynb")
+    stop = threading.Event()
+    killer = threading.Thread(target=kill_fork_server_while_it_grades, args=(stop,))
+    killer.start()
+    try:
+        outcome, = grade_cohort(course.root, A, workers=1, students=["c-pause"])
+    finally:
+        stop.set()
+        killer.join()
+    # graded in full on the second attempt, and not told its own worker died (multiprocessing reports a worker
+    # of a dead fork server as "exited with status 255")
+    assert outcome.ok and outcome.message == "", outcome
 
 
 @pytest.mark.slow

@@ -141,16 +141,46 @@ def worker_environment(environ=os.environ) -> dict[str, str]:
 def _pool_context() -> multiprocessing.context.BaseContext:
     """Where the pool's workers come from: multiprocessing's fork server, which imports nbgrader and the grading
     code once (for the grading process's life) and forks each worker from that, instead of a new interpreter
-    importing them again for every worker (about 2 CPU-seconds each on a 2-core machine).
+    importing them again for every worker (about 1.2 to 1.5 CPU-seconds each on a 2-core machine).
 
-    A worker forked so gets nothing else of the grading process's state: the fork server is a fresh interpreter
-    started for it, and each worker is given its environment (``worker_environment``, read when the cohort's
-    grading starts) and its directory by its initializer. It ends when the grading process ends (the fork
+    Each worker is given its environment (``worker_environment``, read when the cohort's grading starts) and
+    its directory by its initializer, and runs on the fork server's imports and process settings (umask, nice,
+    limits: the grading process's when the fork server started; a worker sets its own memory limit). The fork
+    server keeps the environment the grading process had then; it runs no grading code, and learner code, in
+    its sandbox as another user, cannot read it. The workers end when the grading process ends (the fork
     server too, once its workers have).
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOADED)  # (no effect once the fork server runs: it has them)
+    context.set_forkserver_preload(PRELOADED)
+    with _FORK_SERVER_START:
+        _start_fork_server()
     return context
+
+
+_FORK_SERVER_START = threading.Lock()
+
+
+def _start_fork_server() -> None:
+    """Start the fork server if it is not running, importing from the grading process's own ``sys.path`` only.
+
+    Python 3.11 starts it as ``python -c`` (the current folder first on its ``sys.path``) and ignores the path it
+    is given: a ``secrets.py`` in the folder grading was started from would replace the standard library's, and a
+    stray ``calendar.py`` there would run in it, outside every sandbox. ``PYTHONSAFEPATH`` leaves the current
+    folder out and ``PYTHONPATH`` gives it this process's path; both are set only while it starts.
+    """
+    from multiprocessing import forkserver
+
+    added = {"PYTHONSAFEPATH": "1", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    saved = {name: os.environ.get(name) for name in added}
+    os.environ.update(added)
+    try:
+        forkserver.ensure_running()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 # ---------------------------------------------------------------- inside a worker process
@@ -224,7 +254,8 @@ def _set_up_worker(root: str, notebook_budget: float, memory_mb: int, quiet: boo
 
     os.chdir(root)
     environment = worker_environment() if environment is None else environment
-    os.environ.clear()
+    for name in set(os.environ) - set(environment):  # (never all at once: a Dask worker has other threads)
+        del os.environ[name]
     os.environ.update(environment)
     if memory_mb > 0:
         resource.setrlimit(resource.RLIMIT_DATA, (memory_mb * 1024 * 1024, resource.getrlimit(resource.RLIMIT_DATA)[1]))
@@ -462,10 +493,27 @@ def _notebook_in_progress(root: Path, student: str, assignment: str, started: fl
     return f"{assignment} (after its notebooks: {', '.join(names) or 'none found'})"
 
 
+def _fork_server_ended() -> bool:
+    """Whether the fork server the pool's workers come from (``_pool_context``) has ended since it started."""
+    from multiprocessing import forkserver
+
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    if not pid:
+        return False
+    try:  # not reaped here: multiprocessing reaps it when it starts another
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("Z", "X")
+
+
 def _dead_workers(root: Path, processes: dict, status_dir: str, oom_before: int | None,
                   broken: list[str]) -> dict[str, tuple[bool, str]]:
     """For every learner in ``broken``: (whether their own worker died, why the pool broke), naming the learner
     and the notebook each dead worker was grading."""
+    if _fork_server_ended():  # its workers' exit codes are then unknown (multiprocessing says 255): no learner's fault
+        return {student: (False, "its worker was stopped because the fork server the grading workers are forked "
+                                 "from ended (killed?); it is started again") for student in broken}
     oom_after = _oom_kills()
     codes = {pid: process.exitcode for pid, process in processes.items()}
     # When one worker dies the pool ends the others with SIGTERM: those are not causes (unless all died so)
