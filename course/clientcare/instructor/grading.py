@@ -493,29 +493,39 @@ def _notebook_in_progress(root: Path, student: str, assignment: str, started: fl
     return f"{assignment} (after its notebooks: {', '.join(names) or 'none found'})"
 
 
-def _fork_server_ended() -> bool:
-    """Whether the fork server the pool's workers come from (``_pool_context``) has ended since it started."""
+def _fork_server_ended(wait: float = 0.0) -> bool:
+    """Whether the fork server the pool's workers come from (``_pool_context``) has ended, waiting up to ``wait``
+    seconds for one that is ending (its sockets close, which breaks the pool, a moment before it has ended)."""
     from multiprocessing import forkserver
 
     pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
     if not pid:
         return False
     try:  # not reaped here: multiprocessing reaps it when it starts another
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
         return True
-    return state in ("Z", "X")
+    except (AttributeError, OSError):  # no pidfds: its state, once
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+        except (OSError, IndexError):
+            return True
+    try:
+        return bool(select.select([handle], [], [], wait)[0])
+    finally:
+        os.close(handle)
 
 
 def _dead_workers(root: Path, processes: dict, status_dir: str, oom_before: int | None,
                   broken: list[str]) -> dict[str, tuple[bool, str]]:
     """For every learner in ``broken``: (whether their own worker died, why the pool broke), naming the learner
     and the notebook each dead worker was grading."""
-    if _fork_server_ended():  # its workers' exit codes are then unknown (multiprocessing says 255): no learner's fault
+    codes = {pid: process.exitcode for pid, process in processes.items()}
+    # A worker's exit code is unknown (multiprocessing says 255) once the fork server has ended: no learner's fault
+    if _fork_server_ended(wait=2.0 if 255 in codes.values() else 0.0):
         return {student: (False, "its worker was stopped because the fork server the grading workers are forked "
                                  "from ended (killed?); it is started again") for student in broken}
     oom_after = _oom_kills()
-    codes = {pid: process.exitcode for pid, process in processes.items()}
     # When one worker dies the pool ends the others with SIGTERM: those are not causes (unless all died so)
     dead = {pid: code for pid, code in codes.items() if code not in (0, -signal.SIGTERM)} or \
         {pid: code for pid, code in codes.items() if code == -signal.SIGTERM}
