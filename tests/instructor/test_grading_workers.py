@@ -120,13 +120,17 @@ def pool_workers(grader: int) -> list[int]:
     return [pid for server in fork_servers(grader) for pid, _ in children(server)]
 
 
+def sandboxes(grader: int) -> list[int]:
+    """The bubblewrap sandboxes the grading process ``grader``'s pool workers have started."""
+    return [pid for worker in pool_workers(grader) for pid, command in children(worker) if "bwrap" in command]
+
+
 def kill_worker_while_it_grades(signals: list[int], stop: threading.Event) -> None:
     """Kill the grading worker with each of ``signals`` in turn, once its sandboxed kernel is running."""
     for number in signals:
         while not stop.is_set():
             workers = pool_workers(os.getpid())
-            kernels = [pid for worker in workers for pid, command in children(worker) if "bwrap" in command]
-            if kernels:
+            if sandboxes(os.getpid()):
                 time.sleep(2)  # the learner's first answer is sleeping in it
                 os.kill(workers[0], number)
                 break
@@ -138,10 +142,9 @@ def kill_worker_while_it_grades(signals: list[int], stop: threading.Event) -> No
 def kill_fork_server_while_it_grades(stop: threading.Event) -> None:
     """Kill the fork server the grading workers come from, once a worker's sandboxed kernel is running."""
     while not stop.is_set():
-        servers = fork_servers(os.getpid())
-        if any("bwrap" in command for worker in pool_workers(os.getpid()) for _, command in children(worker)):
+        if sandboxes(os.getpid()):
             time.sleep(2)  # the learner's first answer is sleeping in it
-            os.kill(servers[0], signal.SIGKILL)
+            os.kill(fork_servers(os.getpid())[0], signal.SIGKILL)
             return
         time.sleep(0.2)
 
@@ -224,9 +227,7 @@ def test_nothing_keeps_running_when_the_grading_process_is_killed(course, tmp_pa
     try:
         deadline, running = time.monotonic() + 180, {}
         while not running and time.monotonic() < deadline and grader.poll() is None:
-            workers = pool_workers(grader.pid)
-            sandboxes = [pid for worker in workers for pid, command in children(worker) if "bwrap" in command]
-            if sandboxes:
+            if sandboxes(grader.pid):
                 time.sleep(1)  # the learner's first answer is sleeping in the kernel by now
                 running = {pid: started_at(pid) for pid in [*fork_servers(grader.pid), *descendants(grader.pid)]}
             else:

@@ -498,6 +498,8 @@ def _fork_server_ended(wait: float = 0.0) -> bool:
     seconds for one that is ending (its sockets close, which breaks the pool, a moment before it has ended)."""
     from multiprocessing import forkserver
 
+    from .warm import _stat
+
     pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
     if not pid:
         return False
@@ -507,7 +509,7 @@ def _fork_server_ended(wait: float = 0.0) -> bool:
         return True
     except (AttributeError, OSError):  # no pidfds: its state, once
         try:
-            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+            return _stat(pid)[0] in ("Z", "X")
         except (OSError, IndexError):
             return True
     try:
