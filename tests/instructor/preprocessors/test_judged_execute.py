@@ -165,6 +165,32 @@ def test_a_dead_kernel_costs_only_the_part_it_died_in(tmp_path):
     assert any("'t-crash'" in n and "kernel died" in n and "a new kernel was started" in n for n in notes_of(nb))
 
 
+
+def test_an_interpreter_that_reports_itself_broken_is_replaced_and_costs_only_that_part(tmp_path):
+    """CPython raises SystemError when it is left in a state it cannot vouch for (in the sandbox: endless
+    recursion under a raised recursion limit that runs into the memory limit). No later part is graded by it:
+    here each break leaves a mark in the interpreter that a later part would otherwise see."""
+    nb = notebook(
+        cell("answer", "import builtins\ndef breaks():\n    builtins.POISONED = True\n"
+                       "    raise SystemError('error return without exception set')\n"
+                       "def clean():\n    import builtins\n    return not hasattr(builtins, 'POISONED')", "funcs"),
+        cell("test", "assert clean()", "t-before"),
+        cell("test", "breaks()", "t-broken"),
+        cell("test", "assert clean()", "t-after-call"),
+        cell("extra", "import builtins\nbuiltins.POISONED = True\nraise SystemError('bad argument to internal function')"),
+        cell("test", "assert clean()", "t-after-cell"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-before": 1, "t-broken": 0, "t-after-call": 1, "t-after-cell": 1}, notes_of(nb)
+    assert "SystemError" in shown(nb, "t-broken")
+    assert "breaks() broke the Python interpreter" in shown(nb, "t-broken")
+    assert "error return without exception set" in shown(nb, "t-broken")
+    notes = notes_of(nb)
+    assert any(n.startswith("'t-broken' left the Python interpreter running it broken (it raised SystemError)")
+               and "a new kernel was started" in n for n in notes), notes
+    assert any(n.startswith("'cell 5' left the Python interpreter running it broken") for n in notes), notes
+
+
 class SlowSetUp(KernelManager):
     """Every start spends 3 s on the grader's own set-up first, as starting a new warm sandbox does."""
 

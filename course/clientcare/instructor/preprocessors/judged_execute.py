@@ -17,7 +17,9 @@ notebook's cells are run in order:
 Faults cost only their part: a cell or call that runs past its time limit is
 interrupted; a kernel that dies, does not come back from an interrupt or floods
 output is replaced, the setup and the cells that had run are run again, and grading
-goes on. The notebook's time budget is a real cap: once it is spent nothing more
+goes on; so is a kernel whose interpreter reported itself broken (a ``SystemError``, as
+CPython raises when deep recursion runs into the sandbox's memory limit), so that no later
+part is graded by it. The notebook's time budget is a real cap: once it is spent nothing more
 runs and every part not yet graded scores 0. Notes for the learner and the instructor
 go into the notebook's metadata (``clientcare.notes``) and the log.
 """
@@ -51,7 +53,11 @@ NOTABLE = {
     "RecursionError": "recursed too deeply",
     "SystemExit": "tried to stop Python",
     "KeyboardInterrupt": "was interrupted",
+    "SystemError": "broke the Python interpreter (an internal error, often from recursing far too deeply or "
+                   "running out of memory)",
 }
+# an error after which the kernel's interpreter cannot be trusted to grade the later parts: it is replaced
+BROKEN_INTERPRETER = "SystemError"
 
 
 # errors the grader itself writes into outputs (their text quotes nothing of the learner's)
@@ -320,23 +326,25 @@ class _Run:
             self.budget.charge(run.seconds)
         cell.outputs = run.outputs
         cell.execution_count = run.execution_count
+        errors = [output.ename for output in run.outputs if output.get("output_type") == "error"]
         for output in run.outputs:
             if output.get("output_type") == "error" and output.get("ename") in NOTABLE:
                 self.note(f"'{self.where(cell, index)}' {NOTABLE[output.ename]}: {output.ename}: "
                           f"{self.theirs(output.get('evalue', ''))}"[:300])
-        if not run.fault:
+        fault = run.fault or ("broken" if BROKEN_INTERPRETER in errors else None)
+        if not fault:
             self.ran.append(index)
             return
         where = self.where(cell, index)
-        cause = self.fault_text(run.fault, where)
-        if run.fault == "timeout":
+        cause = self.fault_text(fault, where)
+        if fault == "timeout":
             self._timed_out()
         cell.outputs.append(from_dict({"output_type": "error", "ename": "CellFault", "evalue": cause,
                                        "traceback": [f"CellFault: {cause}"]}))
-        if run.fault == "timeout" and run.recovered:
+        if fault == "timeout" and run.recovered:
             self.note(f"'{where}' {cause}")
             return
-        self.recover(run.fault, where)
+        self.recover(fault, where)
 
     def helper_reinstalled(self, where: str) -> None:
         self.note(f"'{where}': your code had removed or changed the grader's helper in your kernel "
@@ -345,7 +353,8 @@ class _Run:
     def fault_text(self, fault: str, where: str) -> str:
         return {"timeout": f"ran past its time limit ({self.limit:.0f} s): an endless loop or a long wait?",
                 "dead": "stopped the Python process running it (the kernel died)",
-                "flood": f"printed more than {self.owner.flood_bytes // 1_000_000} MB of output"}[fault]
+                "flood": f"printed more than {self.owner.flood_bytes // 1_000_000} MB of output",
+                "broken": f"left the Python interpreter running it broken (it raised {BROKEN_INTERPRETER})"}[fault]
 
     def recover(self, fault: str, where: str) -> None:
         """Replace a kernel that died, stuck or flooded; run the setup and the cells that had run again."""
@@ -407,6 +416,7 @@ class _Run:
                       f"({self.theirs(str(fault)[:200])}); that part scores 0")
         if kernel.reinstalled > reinstalled:
             self.helper_reinstalled(where)
+        broken = any(event[0] == "raised" and event[2] == BROKEN_INTERPRETER for event in self.session.events)
         if isinstance(error, KernelFault):
             kernel_fault = error
         self.budget.charge(kernel.busy - busy)
@@ -422,6 +432,8 @@ class _Run:
         self.events(where)
         if kernel_fault is not None and not self.session.kernel.usable:
             self.recover(kernel_fault.kind, where)
+        elif broken:
+            self.recover("broken", where)
         elif kernel_fault is not None:
             self.note(f"'{where}' {self.fault_text(kernel_fault.kind, where)}; the kernel was interrupted and "
                       "grading went on")
@@ -461,6 +473,8 @@ class _Run:
             shown = (f"a hidden check failed: {checks}" if checks else
                      f"a hidden check of '{where}' failed (fresh data or an edge case of this part)")
             return type(error).__name__, shown, real
+        if call and call[1] == BROKEN_INTERPRETER:
+            return BROKEN_INTERPRETER, f"{call[0]}() {NOTABLE[BROKEN_INTERPRETER]}: {call[2]}"[:1000], real
         return type(error).__name__, real[:1000], real
 
     def events(self, where: str) -> None:
