@@ -15,6 +15,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from clientcare.instructor.course import Course
+from clientcare.instructor.new_gradebook import create_gradebook
 from clientcare.instructor.synthetic import ALL, Learner, submit
 
 ASSIGNMENT = "fee-proposals"
@@ -62,6 +63,7 @@ def copy_course(template: Path, root: Path, db_url: str | None = None, assignmen
     course = Course(root)
     if db_url:
         (root / "gradebook.db").unlink(missing_ok=True)
+        create_gradebook(db_url)
     if assignments is not None:
         others = sorted(set(course.assignments()) - set(assignments))
         for name in others:

@@ -67,6 +67,9 @@ def _release(args: argparse.Namespace) -> int:
     schedule = load_schedule()  # due dates: each introduction's Due line, then the gradebook's
     for path in stamp_introductions(course.root, schedule, names):
         print(f"Due date written into {path.relative_to(course.root)}")
+    from .instructor.new_gradebook import create_gradebook
+
+    create_gradebook(course.db_url)  # (if it is new: in this process, not by nbgrader's `alembic heads`)
     for number, name in enumerate(names, start=1):
         print(f"[{number}/{len(names)}] nbgrader generate_assignment {name}", flush=True)
         course.nbgrader("generate_assignment", name, "--force")

@@ -7,7 +7,6 @@ nbgrader's own AssignLatePenalties with the course's plugin, as `nbgrader autogr
 """
 import csv
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -21,9 +20,9 @@ from nbgrader.preprocessors import AssignLatePenalties
 from traitlets.config import Config
 
 from clientcare import cli
-from clientcare.instructor.course import tools_on_path
 from clientcare.instructor.late_policy import CourseLatePolicy
 from clientcare.instructor.lms import CanvasExport, MoodleExport, gradebook_results
+from clientcare.instructor.new_gradebook import create_gradebook
 from clientcare.instructor.synthetic_gradebook import build_gradebook
 from clientcare.schedule import load_schedule
 
@@ -56,8 +55,8 @@ def expected_penalty(raw, hours):
 @pytest.fixture(scope="module")
 def gradebook(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lms")
-    tools_on_path(os.environ)  # nbgrader runs `alembic` by name to make a gradebook
     url = f"sqlite:///{folder / 'gradebook.db'}"
+    create_gradebook(url)
     schedule = load_schedule()
     with Gradebook(url) as gb:
         for name, questions in ASSIGNMENTS.items():

@@ -119,7 +119,7 @@ def test_the_cohort_report_shows_practice_read_from_the_lrs(ralph, course_lrs, t
     """A synthetic cohort's statements in Ralph, read back by the report notebook's practice section."""
     from nbgrader.api import Gradebook
 
-    from clientcare.instructor.course import tools_on_path
+    from clientcare.instructor.new_gradebook import create_gradebook
     from clientcare.instructor.practice import load_practice
     from clientcare.instructor.report import render_html
     from test_practice import QUIZ, check_practice, synthetic_cohort
@@ -136,8 +136,8 @@ def test_the_cohort_report_shows_practice_read_from_the_lrs(ralph, course_lrs, t
     assert post_statements(ralph_only.settings, statements)[1] == {}
     check_practice(load_practice(ralph_only.settings))  # read back from the LRS
     course_lrs(ralph_only)
-    tools_on_path(os.environ)
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    create_gradebook(url)
     with Gradebook(url) as gradebook:
         gradebook.add_assignment("fee-proposals")
         gradebook.add_notebook("fee-proposals", "fee-proposals")

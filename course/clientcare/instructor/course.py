@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .config import CONFIG_NAME, course_config, gradebook_url
+from .new_gradebook import create_gradebook
 
 # Settings that would point nbgrader at a real cohort's gradebook or exchange.
 _REDIRECTING_ENV = ("CLIENTCARE_DB_URL", "CLIENTCARE_EXCHANGE")
@@ -102,4 +103,5 @@ def make_scratch_course(root: Path, template: Path | str = ".", db_url: str | No
     pinned = {"CourseDirectory": {"db_url": db_url or f"sqlite:///{root / 'gradebook.db'}"},
               "Exchange": {"root": str(root / "exchange")}}
     (root / f"{CONFIG_NAME}.json").write_text(json.dumps(pinned, indent=2) + "\n", encoding="utf-8")
+    create_gradebook(pinned["CourseDirectory"]["db_url"])
     return Course(root)

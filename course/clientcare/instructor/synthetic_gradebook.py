@@ -22,14 +22,12 @@ DUE = datetime(2026, 10, 2, 17, 0)
 def build_gradebook(db_url: str, learners: int = 1000, assignments: int = 4, tests: int = 15,
                     seed: int = 16) -> dict[str, int]:
     """Fill the (empty) gradebook at ``db_url``; returns how many rows of each kind were written."""
-    import os
-
     from nbgrader.api import (Comment, Grade, Gradebook, Student, SubmittedAssignment, SubmittedNotebook,
                               new_uuid)
 
-    from .course import tools_on_path
+    from .new_gradebook import create_gradebook
 
-    tools_on_path(os.environ)  # nbgrader creates a gradebook by running `alembic`
+    create_gradebook(db_url)
     rng = random.Random(seed)
     names = [f"assignment-{n + 1}" for n in range(assignments)]
     with Gradebook(db_url) as gradebook:
