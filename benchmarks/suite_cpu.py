@@ -34,8 +34,8 @@ def busy_nice_total() -> tuple[int, int, int]:
     return sum(values) - values[3] - values[4], values[1], sum(values)
 
 
-def read_processes() -> dict[tuple[str, str], tuple[float, str, int]]:
-    """(pid, start time) -> (CPU seconds so far, command line, uid) for every process readable now."""
+def read_processes() -> dict[tuple[str, str], tuple[float, str, int, str]]:
+    """(pid, start time) -> (CPU seconds so far, command line, uid, parent pid) for every process readable now."""
     found = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -47,16 +47,16 @@ def read_processes() -> dict[tuple[str, str], tuple[float, str, int]]:
             uid = int(Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0])
         except (OSError, IndexError, ValueError):
             continue  # it ended between listing and reading
-        found[(pid, fields[19])] = ((int(fields[11]) + int(fields[12])) / TICK, command, uid)
+        found[(pid, fields[19])] = ((int(fields[11]) + int(fields[12])) / TICK, command, uid, fields[1])
     return found
 
 
 def remember(last: dict, now: dict) -> None:
     """Update ``last`` with the readings ``now``, keeping a process's command line once it is a zombie (it has none)."""
-    for key, (cpu, command, uid) in now.items():
+    for key, (cpu, command, uid, parent) in now.items():
         if not command and key in last:
             command = last[key][1]
-        last[key] = (cpu, command, uid)
+        last[key] = (cpu, command, uid, parent)
 
 
 def kind(command: str, uid: int) -> str:
@@ -94,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", nargs="*", help="the command to measure (after --), run in the current folder; "
                                                    "default: the pytest stage, in the repository")
     parser.add_argument("--every", type=float, default=0.25, help="seconds between readings of /proc")
+    parser.add_argument("--output", type=Path, help="write the command's own output (stdout) to this file; "
+                                                    "default: it is discarded")
+    parser.add_argument("--commands", type=int, default=0, metavar="N",
+                        help="also list the N command lines that used the most CPU in all, each with its "
+                             "processes' parents (to find who starts, say, every alembic)")
     args = parser.parse_args(argv)
     command = args.command or DEFAULT
     before = read_processes()
@@ -101,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     busy0, nice0, total0 = busy_nice_total()
     started = time.monotonic()
     errors = tempfile.TemporaryFile(mode="w+")  # (a pipe read only at the end would fill and stop the command)
-    run = subprocess.Popen(command, cwd=None if args.command else REPO, stdout=subprocess.DEVNULL, stderr=errors)
+    output = open(args.output, "w") if args.output else subprocess.DEVNULL
+    run = subprocess.Popen(command, cwd=None if args.command else REPO, stdout=output, stderr=errors)
     while run.poll() is None:
         remember(last, read_processes())
         time.sleep(args.every)
@@ -109,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.monotonic() - started
     busy1, nice1, total1 = busy_nice_total()
     groups: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
-    for key, (cpu, line, uid) in last.items():
+    commands: dict[str, list] = defaultdict(lambda: [0.0, 0, defaultdict(int)])
+    command_of = {pid: line for (pid, _), (_, line, _, _) in last.items()}
+    for key, (cpu, line, uid, parent) in last.items():
         if key[0] == str(os.getpid()):
             groups["this sampler itself"][0] += cpu - before[key][0]
             continue
@@ -119,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         groups[kind(line, uid)][0] += cpu
         groups[kind(line, uid)][1] += 1
+        shown = commands[line[:160]]
+        shown[0] += cpu
+        shown[1] += 1
+        shown[2][command_of.get(parent, "?")[:100]] += 1
     cores = os.cpu_count() or 1
     print(f"command: {' '.join(command)}")
     print(f"exit status {run.returncode}; wall {wall:.1f} s on {cores} cores; machine busy "
@@ -130,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, (cpu, count) in sorted(groups.items(), key=lambda item: -item[1][0]):
         if cpu >= 0.5:
             print(f"{cpu:8.1f} {100 * cpu / max(counted, 1e-9):5.1f}% {count:8d}  {name}")
+    for line, (cpu, count, parents) in sorted(commands.items(), key=lambda item: -item[1][0])[:args.commands]:
+        print(f"\n{cpu:8.1f} CPU-s in {count} processes: {line}")
+        for parent, times in sorted(parents.items(), key=lambda item: -item[1])[:5]:
+            print(f"{'':12}{times} started by: {parent}")
     if run.returncode:
         errors.seek(0)
         print(errors.read()[-3000:], file=sys.stderr)
