@@ -504,7 +504,19 @@ waiting = threading.Event()
 threading.Thread(target=waiting.wait, daemon=True).start()  # and a thread
 print(json.dumps(nice_of(os.getpid())))
 """
-BUSY = "started = time.monotonic()\nwhile time.monotonic() - started < 2.5:\n    pass"
+BUSY = "started = time.process_time()\nwhile time.process_time() - started < 2.5:\n    pass"  # 2.5 s of CPU
+# 2.5 s of waiting, then 2.5 s of CPU in a child process the kernel waits for
+WAITS = "time.sleep(2.5)\nprint(json.dumps(nice_of(os.getpid())))"
+CHILD_BUSY = """
+burner = os.fork()
+if burner == 0:
+    started = time.process_time()
+    while time.process_time() - started < 2.5:
+        pass
+    os._exit(0)
+os.waitpid(burner, 0)
+print(json.dumps(nice_of(os.getpid())))
+"""
 AFTER_THE_BUSY_CELL = """
 try:
     os.setpriority(os.PRIO_PROCESS, 0, 0)
@@ -591,6 +603,28 @@ while time.monotonic() - wall < 2:
 print(json.dumps(round((time.process_time() - cpu) / (time.monotonic() - wall), 3)))
 """
 COMPETITOR = "import os, time\nos.sched_setaffinity(0, {0})\nstarted = time.monotonic()\nwhile time.monotonic() - started < 60: pass"
+
+
+@pytest.mark.parametrize("manager", [Warm, Cold], ids=["warm", "cold"])
+def test_a_kernel_that_waits_keeps_its_priority_and_one_whose_child_is_busy_is_lowered(tmp_path, manager):
+    """What lowers a kernel is the CPU its processes use, not how long a request takes: a cell that waits (or
+    that a loaded machine slows down) keeps the usual priority, since lowering it would only starve it of the
+    CPU it needs before its time limit (a 1 s cell that printed a flood lost its later parts that way on a busy
+    CI machine); CPU used by a child process the kernel waited for counts."""
+    class Quick(manager):
+        low_priority_after = sandbox.Float(1.0)
+
+    assert_the_sandbox_of(tmp_path, manager)  # SAFETY: the sandbox JudgedExecute uses below
+    nb = notebook(cell("extra", NICE + "import time"), cell("extra", WAITS), cell("extra", CHILD_BUSY),
+                  cell("answer", "def double(x):\n    return 2 * x", "double"),
+                  cell("test", "assert double(2) == 4", "t-double", points=2))
+    (tmp_path / "work").mkdir()
+    JudgedExecute(kernel_manager_class=Quick, kernel_name="python3", timeout=20, notebook_budget=60,
+                  trusted_directory=str(tmp_path / "none")).preprocess(
+        nb, {"nbgrader": {"assignment": "a"}, "metadata": {"path": str(tmp_path / "work")}})
+    printed = [json.loads(c.outputs[-1]["text"].strip().splitlines()[-1]) for c in nb.cells[1:3]]
+    assert scores(nb) == {"t-double": 2}
+    assert printed == [[0], [19]]
 
 
 @pytest.mark.parametrize("manager", [Warm, Cold], ids=["warm", "cold"])

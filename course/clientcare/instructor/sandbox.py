@@ -54,11 +54,14 @@ What the boundary does not cover
   memory cgroup. Nor the number of files on the tmpfs (each costs kernel
   memory); the notebook's time budget bounds both in practice.
 * CPU: ``cpu_seconds`` per process is a backstop only; grading's time budget
-  is what stops a busy cell. A kernel one of whose requests has run
-  ``low_priority_after`` seconds gets the lowest CPU priority (nice 19, every
-  process and thread of it, and its session's autogroup; ``RLIMIT_NICE`` 0 and
-  a read-only ``/proc``, so learner code cannot raise it again): a busy notebook
-  yields the CPU to those graded beside it, but the machine is still shared. A
+  is what stops a busy cell. A kernel whose processes have used
+  ``low_priority_after`` seconds of CPU on one request gets the lowest CPU
+  priority (nice 19, every process and thread of it, and its session's
+  autogroup; ``RLIMIT_NICE`` 0 and a read-only ``/proc``, so learner code
+  cannot raise it again): a busy notebook yields the CPU to those graded
+  beside it, but the machine is still shared. The CPU of a process that ends
+  after being orphaned (its parent gone, so the sandbox's init reaps it) is
+  not counted: work split over short-lived orphans is not lowered. A
   process that learner code starts in a new session of its own (``setsid``) has
   a new autogroup at nice 0 until the next lowering, up to a second later: code
   that keeps starting new sessions keeps getting a fair share of the CPU (a CPU
@@ -738,6 +741,19 @@ def lowest_priority(pids) -> None:
                 pass  # it ended meanwhile, or the kernel has no autogroups
 
 
+def _cpu_seconds(pids) -> float:
+    """The CPU seconds the processes ``pids`` have used, with those of their children that ended and were waited for."""
+    from .warm import _stat
+
+    ticks = 0
+    for pid in pids:
+        try:
+            ticks += sum(int(value) for value in _stat(pid)[11:15])  # utime, stime, cutime, cstime
+        except (OSError, IndexError, ValueError):
+            pass  # it ended meanwhile
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _autogroup(pid) -> str | None:
     """The scheduler's autogroup of process ``pid`` ("/autogroup-N"), or None where there is none to read."""
     try:
@@ -835,8 +851,9 @@ class _Sandboxed(LoggingConfigurable):
                             "False: a new sandbox and kernel for every submission").tag(config=True)
     warm_timeout = Float(60.0, help="Seconds a warm sandbox may take to start, and to fork or clean up"
                          ).tag(config=True)
-    low_priority_after = Float(3.0, help="Seconds one request to the kernel (a cell, or a call of a test) may run "
-                                         "before every process of the sandbox gets the lowest CPU priority (nice 19) "
+    low_priority_after = Float(3.0, help="Seconds of CPU the kernel's processes may use on one request (a cell, "
+                                         "or the calls of a test) before every process of the sandbox gets the "
+                                         "lowest CPU priority (nice 19) "
                                          "for the rest of its submission, so that a notebook keeping the CPU busy "
                                          "yields it to those graded beside it; its time budget, wall-clock time, is "
                                          "unchanged. 0: never").tag(config=True)
@@ -847,6 +864,7 @@ class _Sandboxed(LoggingConfigurable):
     _told_cold = False  # the warning that warm kernels need root was given
     sandbox_seconds = 0.0  # of the last start, seconds spent starting a new warm sandbox (the grader's own set-up)
     _lowered_at = None  # when this kernel's processes were last given the lowest priority
+    _request = None  # (the grader's request being measured, its processes' CPU seconds at the first look, lowered)
 
     # ------------------------------------------------------------ set-up
 
@@ -890,7 +908,7 @@ class _Sandboxed(LoggingConfigurable):
         if not shutil.which(self.bwrap):
             raise SandboxUnavailable("bubblewrap (bwrap) is not installed: run `make install` or "
                                      "`apt-get install bubblewrap`; learner code is never run without it")
-        self._lowered_at = None
+        self._lowered_at = self._request = None
         base = self._runtime_base()
         if self.warm and _running_as_root():
             from . import warm
@@ -1086,29 +1104,42 @@ class _Sandboxed(LoggingConfigurable):
 
     # ------------------------------------------------------------ a busy kernel yields
 
-    def still_busy(self, seconds: float) -> None:
-        """The grader's word that the kernel's current request has been running for ``seconds``.
+    def still_busy(self, seconds: float, request: str = "") -> None:
+        """The grader's word that the kernel's current request (``request``) has been running for ``seconds``.
 
-        Past ``low_priority_after``, every process of this kernel gets the lowest CPU priority, and once a
-        second after that any process it has started since (``lowest_priority``). The processes: as root, every
-        process of the slot user (but a warm sandbox's zygote and bubblewrap above it, whose children start at
-        the usual priority); otherwise the kernel's process and everything below it.
+        Once the kernel's processes have used ``low_priority_after`` seconds of CPU on this request (counted
+        from the grader's first look, a quarter of a second in, with what their ended children used), every
+        process of this kernel gets the lowest CPU priority, and once a second after that any process it has
+        started since (``lowest_priority``). CPU, not the time the request has taken: a cell that waits, or that
+        the machine's load slows down, is not kept busy, and lowering it would only starve it of the CPU it
+        needs before its time limit. The processes: as root, every process of the slot user (but a warm
+        sandbox's zygote and bubblewrap above it, whose children start at the usual priority); otherwise the
+        kernel's process and everything below it.
         """
-        if not self.low_priority_after or seconds < self.low_priority_after or not self.has_kernel:
+        if not self.low_priority_after or not self.has_kernel or seconds < 0.2:
             return
         now = time.monotonic()
         if self._lowered_at is not None and now - self._lowered_at < 1.0:
             return
+        pids = self._kernel_processes()
+        used = _cpu_seconds(pids)
+        if self._request is None or self._request[0] != request:
+            self._request = (request, used, False)
+            return
+        if not self._request[2] and used - self._request[1] < self.low_priority_after:
+            return
+        self._request = (request, self._request[1], True)  # lowered: again every second until the request ends
         self._lowered_at = now
+        lowest_priority(pids)
+
+    def _kernel_processes(self) -> set[int]:
         from .warm import descendants, slot_processes
 
         if self._warm_box is not None:
-            pids = set(slot_processes(self._warm_box.uid)) - self._warm_box.keep
-        elif self._slot is not None and _running_as_root():
-            pids = processes_of(self._slot[2])
-        else:
-            pids = descendants(self.provisioner.pid)
-        lowest_priority(pids)
+            return set(slot_processes(self._warm_box.uid)) - self._warm_box.keep
+        if self._slot is not None and _running_as_root():
+            return set(processes_of(self._slot[2]))
+        return set(descendants(self.provisioner.pid))
 
     # ------------------------------------------------------------ interrupt and shutdown
 

@@ -251,7 +251,7 @@ class LearnerKernel:
                     result.fault = "dead"
                     break
                 if not replied and busy is not None:
-                    busy(now - started)
+                    busy(now - started, msg_id)
             wait = min(deadline if not replied else grace_until, next_alive_check) - now
             events = dict(self._poll(max(0.0, wait)))
             if self.kc.shell_channel.socket in events:
