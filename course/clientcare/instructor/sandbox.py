@@ -1104,7 +1104,7 @@ class _Sandboxed(LoggingConfigurable):
 
     # ------------------------------------------------------------ a busy kernel yields
 
-    def still_busy(self, seconds: float, request: str = "") -> None:
+    def still_busy(self, seconds: float, request: str) -> None:
         """The grader's word that the kernel's current request (``request``) has been running for ``seconds``.
 
         Once the kernel's processes have used ``low_priority_after`` seconds of CPU on this request (counted
