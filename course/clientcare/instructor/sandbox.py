@@ -863,8 +863,8 @@ class _Sandboxed(LoggingConfigurable):
     _warm_box = None  # the warm sandbox (warm.WarmSandbox) serving this kernel, which holds the slot
     _told_cold = False  # the warning that warm kernels need root was given
     sandbox_seconds = 0.0  # of the last start, seconds spent starting a new warm sandbox (the grader's own set-up)
-    _lowered_at = None  # when this kernel's processes were last given the lowest priority
     _request = None  # (the grader's request being measured, its processes' CPU seconds at the first look, lowered)
+    _looked_at = 0.0  # when this kernel's processes were last measured (or lowered)
 
     # ------------------------------------------------------------ set-up
 
@@ -908,7 +908,7 @@ class _Sandboxed(LoggingConfigurable):
         if not shutil.which(self.bwrap):
             raise SandboxUnavailable("bubblewrap (bwrap) is not installed: run `make install` or "
                                      "`apt-get install bubblewrap`; learner code is never run without it")
-        self._lowered_at = self._request = None
+        self._request = None
         base = self._runtime_base()
         if self.warm and _running_as_root():
             from . import warm
@@ -1108,9 +1108,10 @@ class _Sandboxed(LoggingConfigurable):
         """The grader's word that the kernel's current request (``request``) has been running for ``seconds``.
 
         Once the kernel's processes have used ``low_priority_after`` seconds of CPU on this request (counted
-        from the grader's first look, a quarter of a second in, with what their ended children used), every
-        process of this kernel gets the lowest CPU priority, and once a second after that any process it has
-        started since (``lowest_priority``). CPU, not the time the request has taken: a cell that waits, or that
+        from the grader's first look, a quarter of a second in, with what their ended children used; measured
+        once a second, since finding them reads every process's status), every process of this kernel gets the
+        lowest CPU priority, and once a second after that any process it has started since
+        (``lowest_priority``). CPU, not the time the request has taken: a cell that waits, or that
         the machine's load slows down, is not kept busy, and lowering it would only starve it of the CPU it
         needs before its time limit. The processes: as root, every process of the slot user (but a warm
         sandbox's zygote and bubblewrap above it, whose children start at the usual priority); otherwise the
@@ -1119,17 +1120,18 @@ class _Sandboxed(LoggingConfigurable):
         if not self.low_priority_after or not self.has_kernel or seconds < 0.2:
             return
         now = time.monotonic()
-        if self._lowered_at is not None and now - self._lowered_at < 1.0:
+        same = self._request is not None and self._request[0] == request
+        if same and now - self._looked_at < 1.0:
             return
+        self._looked_at = now
         pids = self._kernel_processes()
         used = _cpu_seconds(pids)
-        if self._request is None or self._request[0] != request:
+        if not same:
             self._request = (request, used, False)
             return
         if not self._request[2] and used - self._request[1] < self.low_priority_after:
             return
         self._request = (request, self._request[1], True)  # lowered: again every second until the request ends
-        self._lowered_at = now
         lowest_priority(pids)
 
     def _kernel_processes(self) -> set[int]:
