@@ -169,7 +169,8 @@ def test_a_dead_kernel_costs_only_the_part_it_died_in(tmp_path):
 def test_an_interpreter_that_reports_itself_broken_is_replaced_and_costs_only_that_part(tmp_path):
     """CPython raises SystemError when it is left in a state it cannot vouch for (in the sandbox: endless
     recursion under a raised recursion limit that runs into the memory limit). No later part is graded by it:
-    here each break leaves a mark in the interpreter that a later part would otherwise see."""
+    here the break leaves a mark in the interpreter that a later part would otherwise see. A learner's own cell
+    that raises it is only noted: what the cell defined before it is still there for its tests."""
     nb = notebook(
         cell("answer", "import builtins\ndef breaks():\n    builtins.POISONED = True\n"
                        "    raise SystemError('error return without exception set')\n"
@@ -177,8 +178,8 @@ def test_an_interpreter_that_reports_itself_broken_is_replaced_and_costs_only_th
         cell("test", "assert clean()", "t-before"),
         cell("test", "breaks()", "t-broken"),
         cell("test", "assert clean()", "t-after-call"),
-        cell("extra", "import builtins\nbuiltins.POISONED = True\nraise SystemError('bad argument to internal function')"),
-        cell("test", "assert clean()", "t-after-cell"),
+        cell("answer", "def later():\n    return 2\nraise SystemError('bad argument to internal function')", "later"),
+        cell("test", "assert later() == 2", "t-after-cell"),
     )
     judge(nb, tmp_path)
     assert scores(nb) == {"t-before": 1, "t-broken": 0, "t-after-call": 1, "t-after-cell": 1}, notes_of(nb)
@@ -188,7 +189,8 @@ def test_an_interpreter_that_reports_itself_broken_is_replaced_and_costs_only_th
     notes = notes_of(nb)
     assert any(n.startswith("'t-broken' left the Python interpreter running it broken (it raised SystemError)")
                and "a new kernel was started" in n for n in notes), notes
-    assert any(n.startswith("'cell 5' left the Python interpreter running it broken") for n in notes), notes
+    assert any(n.startswith("'later' broke the Python interpreter") for n in notes), notes
+    assert sum("a new kernel was started" in n for n in notes) == 1, notes
 
 
 class SlowSetUp(KernelManager):
@@ -342,6 +344,21 @@ def test_notes_are_one_line_and_never_repeat_what_hidden_tests_gave(tmp_path, ca
     assert not any("Qwerty" in n for n in notes_of(nb))
     assert not any("Qwerty" in str(c.get("outputs", "")) for c in nb.cells)
 
+
+
+def test_hidden_inputs_passed_through_a_helper_the_visible_lines_define_are_never_shown(tmp_path):
+    """A test's visible lines may define a helper that its hidden lines call with hidden inputs: the call is
+    hidden although the line that makes it is visible (an adversarial review found the note repeating them)."""
+    nb = notebook(
+        cell("answer", "def check(v):\n    raise RecursionError(f'check got {v}')", "check"),
+        cell("test", "def _expect(v):\n    assert check(v) == v\n"
+                     "### BEGIN HIDDEN TESTS\n_expect('Walrus-Hidden-77')\n### END HIDDEN TESTS", "t-helper"),
+    )
+    judge(nb, tmp_path)
+    assert scores(nb) == {"t-helper": 0}
+    assert any("'t-helper': check() recursed too deeply" in n for n in notes_of(nb)), notes_of(nb)
+    assert not any("Walrus" in n for n in notes_of(nb)), notes_of(nb)
+    assert not any("Walrus" in str(c.get("outputs", "")) for c in nb.cells)
 
 def test_a_cell_whose_source_is_not_text_is_graded_as_empty(tmp_path):
     nb = notebook(cell("answer", "def one():\n    return 1", "one"), cell("extra", "x = 1"),

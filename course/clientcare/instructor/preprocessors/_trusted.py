@@ -312,10 +312,12 @@ class Session:
                 _leaves(self.ns[name], self.secrets)
 
     def _called_from_hidden_test(self) -> bool:
+        """Whether any line of the test cell on the way to this call is hidden: a helper the visible lines define
+        and the hidden lines call is passing hidden inputs (``run_test`` judges a failure's place the same way)."""
         frame = sys._getframe(2)
         while frame is not None:
-            if frame.f_code.co_filename == self.test_file:
-                return frame.f_lineno in self.hidden
+            if frame.f_code.co_filename == self.test_file and frame.f_lineno in self.hidden:
+                return True
             frame = frame.f_back
         return False
 

@@ -17,9 +17,11 @@ notebook's cells are run in order:
 Faults cost only their part: a cell or call that runs past its time limit is
 interrupted; a kernel that dies, does not come back from an interrupt or floods
 output is replaced, the setup and the cells that had run are run again, and grading
-goes on; so is a kernel whose interpreter reported itself broken (a ``SystemError``, as
-CPython raises when deep recursion runs into the sandbox's memory limit), so that no later
-part is graded by it. The notebook's time budget is a real cap: once it is spent nothing more
+goes on; so is a kernel whose interpreter reported itself broken while a test called the
+learner's code (a ``SystemError``, as CPython raises when deep recursion runs into the
+sandbox's memory limit), so that no later part is graded by it. (A learner cell that raises
+one is only noted: replacing its kernel would lose what the cell defined, and running it again
+would break the new one.) The notebook's time budget is a real cap: once it is spent nothing more
 runs and every part not yet graded scores 0. Notes for the learner and the instructor
 go into the notebook's metadata (``clientcare.notes``) and the log.
 """
@@ -56,7 +58,8 @@ NOTABLE = {
     "SystemError": "broke the Python interpreter (an internal error, often from recursing far too deeply or "
                    "running out of memory)",
 }
-# an error after which the kernel's interpreter cannot be trusted to grade the later parts: it is replaced
+# a test's call of learner code that raised this leaves an interpreter that cannot be trusted to grade the
+# later parts: its kernel is replaced
 BROKEN_INTERPRETER = "SystemError"
 
 
@@ -326,25 +329,23 @@ class _Run:
             self.budget.charge(run.seconds)
         cell.outputs = run.outputs
         cell.execution_count = run.execution_count
-        errors = [output.ename for output in run.outputs if output.get("output_type") == "error"]
         for output in run.outputs:
             if output.get("output_type") == "error" and output.get("ename") in NOTABLE:
                 self.note(f"'{self.where(cell, index)}' {NOTABLE[output.ename]}: {output.ename}: "
                           f"{self.theirs(output.get('evalue', ''))}"[:300])
-        fault = run.fault or ("broken" if BROKEN_INTERPRETER in errors else None)
-        if not fault:
+        if not run.fault:
             self.ran.append(index)
             return
         where = self.where(cell, index)
-        cause = self.fault_text(fault, where)
-        if fault == "timeout":
+        cause = self.fault_text(run.fault, where)
+        if run.fault == "timeout":
             self._timed_out()
         cell.outputs.append(from_dict({"output_type": "error", "ename": "CellFault", "evalue": cause,
                                        "traceback": [f"CellFault: {cause}"]}))
-        if fault == "timeout" and run.recovered:
+        if run.fault == "timeout" and run.recovered:
             self.note(f"'{where}' {cause}")
             return
-        self.recover(fault, where)
+        self.recover(run.fault, where)
 
     def helper_reinstalled(self, where: str) -> None:
         self.note(f"'{where}': your code had removed or changed the grader's helper in your kernel "
