@@ -630,6 +630,45 @@ def test_a_kernel_that_waits_keeps_its_priority_and_one_whose_child_is_busy_is_l
     assert scores(nb) == {"t-double": 2}
     assert printed == [[0], [19]]
 
+# ten children of 0.8 CPU-s each, one after another, reaped by the system (SIGCHLD ignored): no parent's CPU
+# ever shows theirs, and none alone reaches the 1 s of the test's lowering
+UNSEEN_CHILDREN = f"""
+import signal
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+for _ in range(10):
+    burner = os.fork()
+    if burner == 0:
+        started = time.process_time()
+        while time.process_time() - started < 0.8 and nice_of(os.getpid()) != [19]:
+            pass
+        os._exit(0)
+    while os.path.exists(f'/proc/{{burner}}'):
+        time.sleep(0.01)
+    if nice_of(os.getpid()) == [19]:
+        break
+time.sleep(1.2)
+print(json.dumps(nice_of(os.getpid())))
+"""
+
+
+def test_cpu_of_processes_that_end_unseen_by_any_parent_still_lowers_the_kernel(tmp_path):
+    """Ending must not hide CPU: short-lived children reaped by the system used to take theirs with them, so
+    work split over them kept the CPU at the usual priority however long it went on (an adversarial review
+    kept a kernel at nice 0 for 14 CPU-s that way)."""
+    class Quick(Warm):
+        low_priority_after = sandbox.Float(1.0)
+
+    assert_the_sandbox_of(tmp_path, Warm)  # SAFETY: the sandbox JudgedExecute uses below
+    nb = notebook(cell("extra", NICE + "import time"), cell("extra", UNSEEN_CHILDREN),
+                  cell("answer", "def double(x):\n    return 2 * x", "double"),
+                  cell("test", "assert double(2) == 4", "t-double", points=2))
+    (tmp_path / "work").mkdir()
+    JudgedExecute(kernel_manager_class=Quick, kernel_name="python3", timeout=30, notebook_budget=60,
+                  trusted_directory=str(tmp_path / "none")).preprocess(
+        nb, {"nbgrader": {"assignment": "a"}, "metadata": {"path": str(tmp_path / "work")}})
+    assert scores(nb) == {"t-double": 2}
+    assert json.loads(nb.cells[1].outputs[-1]["text"].strip().splitlines()[-1]) == [19]
+
 
 @pytest.mark.parametrize("manager", [Warm, Cold], ids=["warm", "cold"])
 def test_a_kernel_kept_busy_really_yields_the_cpu_to_a_process_beside_it(tmp_path, manager):

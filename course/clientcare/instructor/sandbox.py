@@ -741,17 +741,17 @@ def lowest_priority(pids) -> None:
                 pass  # it ended meanwhile, or the kernel has no autogroups
 
 
-def _cpu_seconds(pids) -> float:
-    """The CPU seconds the processes ``pids`` have used, with those of their children that ended and were waited for."""
+def _cpu_seconds_each(pids) -> dict[int, float]:
+    """pid -> the CPU seconds it has used, with those of its children that ended and were waited for."""
     from .warm import _stat
 
-    ticks = 0
+    used, tick = {}, os.sysconf("SC_CLK_TCK")
     for pid in pids:
         try:
-            ticks += sum(int(value) for value in _stat(pid)[11:15])  # utime, stime, cutime, cstime
+            used[pid] = sum(int(value) for value in _stat(pid)[11:15]) / tick  # utime, stime, cutime, cstime
         except (OSError, IndexError, ValueError):
             pass  # it ended meanwhile
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return used
 
 
 def _autogroup(pid) -> str | None:
@@ -863,7 +863,8 @@ class _Sandboxed(LoggingConfigurable):
     _warm_box = None  # the warm sandbox (warm.WarmSandbox) serving this kernel, which holds the slot
     _told_cold = False  # the warning that warm kernels need root was given
     sandbox_seconds = 0.0  # of the last start, seconds spent starting a new warm sandbox (the grader's own set-up)
-    _request = None  # (the grader's request being measured, its processes' CPU seconds at the first look, lowered)
+    _request = None  # (the grader's request being measured, pid -> CPU seconds at the first look, pid -> most seen)
+    _lowered = False  # this kernel's processes were given the lowest priority (for the rest of the submission)
     _looked_at = 0.0  # when this kernel's processes were last measured (or lowered)
 
     # ------------------------------------------------------------ set-up
@@ -908,7 +909,7 @@ class _Sandboxed(LoggingConfigurable):
         if not shutil.which(self.bwrap):
             raise SandboxUnavailable("bubblewrap (bwrap) is not installed: run `make install` or "
                                      "`apt-get install bubblewrap`; learner code is never run without it")
-        self._request = None
+        self._request, self._lowered = None, False
         base = self._runtime_base()
         if self.warm and _running_as_root():
             from . import warm
@@ -1109,9 +1110,11 @@ class _Sandboxed(LoggingConfigurable):
 
         Once the kernel's processes have used ``low_priority_after`` seconds of CPU on this request (counted
         from the grader's first look, a quarter of a second in, with what their ended children used; measured
-        once a second, since finding them reads every process's status), every process of this kernel gets the
-        lowest CPU priority, and once a second after that any process it has started since
-        (``lowest_priority``). CPU, not the time the request has taken: a cell that waits, or that
+        once a second, since finding them reads every process's status; a process keeps counting with the most
+        it was seen to use after it ends, so ending never hides CPU; a child waited for may then count twice,
+        which only lowers sooner), every process of this kernel gets the
+        lowest CPU priority, and at every look after that, in this request and the later ones of the
+        submission, any process it has started since (``lowest_priority``). CPU, not the time the request has taken: a cell that waits, or that
         the machine's load slows down, is not kept busy, and lowering it would only starve it of the CPU it
         needs before its time limit. The processes: as root, every process of the slot user (but a warm
         sandbox's zygote and bubblewrap above it, whose children start at the usual priority); otherwise the
@@ -1125,14 +1128,16 @@ class _Sandboxed(LoggingConfigurable):
             return
         self._looked_at = now
         pids = self._kernel_processes()
-        used = _cpu_seconds(pids)
+        used = _cpu_seconds_each(pids)
         if not same:
-            self._request = (request, used, False)
-            return
-        if not self._request[2] and used - self._request[1] < self.low_priority_after:
-            return
-        self._request = (request, self._request[1], True)  # lowered: again every second until the request ends
-        lowest_priority(pids)
+            self._request = (request, used, dict(used))
+        else:
+            for pid, cpu in used.items():
+                self._request[2][pid] = max(cpu, self._request[2].get(pid, 0.0))
+        start, most = self._request[1], self._request[2]
+        if self._lowered or sum(cpu - start.get(pid, 0.0) for pid, cpu in most.items()) >= self.low_priority_after:
+            self._lowered = True  # for the rest of the submission
+            lowest_priority(pids)
 
     def _kernel_processes(self) -> set[int]:
         from .warm import descendants, slot_processes
