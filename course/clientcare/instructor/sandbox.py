@@ -59,13 +59,15 @@ What the boundary does not cover
   priority (nice 19, every process and thread of it, and its session's
   autogroup; ``RLIMIT_NICE`` 0 and a read-only ``/proc``, so learner code
   cannot raise it again): a busy notebook yields the CPU to those graded
-  beside it, but the machine is still shared. The CPU of a process that ends
-  after being orphaned (its parent gone, so the sandbox's init reaps it) is
-  not counted: work split over short-lived orphans is not lowered. A
-  process that learner code starts in a new session of its own (``setsid``) has
-  a new autogroup at nice 0 until the next lowering, up to a second later: code
-  that keeps starting new sessions keeps getting a fair share of the CPU (a CPU
-  cgroup per sandbox would close that; the grader does not make cgroups).
+  beside it, but the machine is still shared. The grader looks only while a
+  request runs, once a second from a quarter of a second in: CPU used between
+  requests, or by processes that live less than a second between two looks,
+  is not counted, so a process left running in the background while the
+  notebook's requests are all short keeps the usual priority. A process that
+  learner code starts in a new session of its own (``setsid``) has a new
+  autogroup at nice 0 until the next look: code that keeps starting new
+  sessions keeps getting a fair share of the CPU. A CPU cgroup per sandbox
+  would close all of these; the grader does not make cgroups.
   Timing and other side channels; ``/proc`` still shows the machine's load,
   memory and CPU model.
 * What is read-only but visible: ``/usr``, the Python installation and the
