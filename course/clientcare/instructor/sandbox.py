@@ -1114,13 +1114,13 @@ class _Sandboxed(LoggingConfigurable):
         from the grader's first look, a quarter of a second in, with what their ended children used; measured
         once a second, since finding them reads every process's status; a process keeps counting with the most
         it was seen to use after it ends, so ending never hides CPU; a child waited for may then count twice,
-        which only lowers sooner), every process of this kernel gets the
-        lowest CPU priority, and at every look after that, in this request and the later ones of the
-        submission, any process it has started since (``lowest_priority``). CPU, not the time the request has taken: a cell that waits, or that
-        the machine's load slows down, is not kept busy, and lowering it would only starve it of the CPU it
-        needs before its time limit. The processes: as root, every process of the slot user (but a warm
-        sandbox's zygote and bubblewrap above it, whose children start at the usual priority); otherwise the
-        kernel's process and everything below it.
+        which only lowers sooner), every process of this kernel gets the lowest CPU priority, and at every look
+        after that, in this request and the later ones of the submission, any process it has started since
+        (``lowest_priority``). CPU, not the time the request has taken: a cell that waits, or that the machine's
+        load slows down, is not kept busy, and lowering it would only starve it of the CPU it needs before its
+        time limit. The processes: as root, every process of the slot user (but a warm sandbox's zygote and
+        bubblewrap above it, whose children start at the usual priority); otherwise the kernel's process and
+        everything below it.
         """
         if not self.low_priority_after or not self.has_kernel or seconds < 0.2:
             return
