@@ -557,31 +557,33 @@ def assert_the_sandbox_of(tmp_path, manager) -> None:
     probe.shutdown()
 
 
+def graded_lowered_after_a_second(tmp_path, manager, *cells) -> tuple[dict, list]:
+    """(scores, what each cell printed last, as JSON) of ``cells`` then a passing test, graded in ``manager``'s
+    sandbox with ``low_priority_after`` 1 CPU-s; ``NICE`` and ``time`` are there for the cells."""
+    class Quick(manager):
+        low_priority_after = sandbox.Float(1.0)
+
+    nb = notebook(cell("extra", NICE + "import time"), *cells,
+                  cell("answer", "def double(x):\n    return 2 * x", "double"),
+                  cell("test", "assert double(2) == 4", "t-double", points=2))
+    (tmp_path / "work").mkdir(exist_ok=True)
+    JudgedExecute(kernel_manager_class=Quick, kernel_name="python3", timeout=30, notebook_budget=60,
+                  trusted_directory=str(tmp_path / "none")).preprocess(
+        nb, {"nbgrader": {"assignment": "a"}, "metadata": {"path": str(tmp_path / "work")}})
+    printed = [json.loads(c.outputs[-1]["text"].strip().splitlines()[-1]) for c in nb.cells
+               if c.get("outputs") and c.outputs[-1].get("name") == "stdout"]
+    return scores(nb), printed
+
+
 @pytest.mark.parametrize("manager", [Warm, Cold], ids=["warm", "cold"])
 def test_a_kernel_kept_busy_gets_the_lowest_cpu_priority_and_the_next_learner_the_usual_one(tmp_path, manager):
     """A notebook that keeps the CPU busy must not slow the classmates graded beside it: once one of its
     requests has run ``low_priority_after`` seconds, every process and thread of its sandbox runs at nice 19,
     which learner code cannot undo, and whatever it starts later inherits it. Its own grade is unchanged, and
     the next learner's kernel, forked by the same zygote, starts at the usual priority."""
-
-    class Quick(manager):
-        low_priority_after = sandbox.Float(1.0)
-
-    def graded(*cells):
-        nb = notebook(cell("extra", NICE), *cells,
-                      cell("answer", "def double(x):\n    return 2 * x", "double"),
-                      cell("test", "assert double(2) == 4", "t-double", points=2))
-        (tmp_path / "work").mkdir(exist_ok=True)
-        JudgedExecute(kernel_manager_class=Quick, kernel_name="python3", timeout=20, notebook_budget=60,
-                      trusted_directory=str(tmp_path / "none")).preprocess(
-            nb, {"nbgrader": {"assignment": "a"}, "metadata": {"path": str(tmp_path / "work")}})
-        printed = [json.loads(c.outputs[-1]["text"].strip().splitlines()[-1]) for c in nb.cells
-                   if c.get("outputs") and c.outputs[-1].get("name") == "stdout"]
-        return scores(nb), printed
-
     assert_the_sandbox_of(tmp_path, manager)  # SAFETY: the sandbox JudgedExecute uses below
-    grades, (before, after) = graded(cell("extra", BEFORE_THE_BUSY_CELL), cell("extra", BUSY),
-                                     cell("extra", AFTER_THE_BUSY_CELL))
+    grades, (before, after) = graded_lowered_after_a_second(
+        tmp_path, manager, cell("extra", BEFORE_THE_BUSY_CELL), cell("extra", BUSY), cell("extra", AFTER_THE_BUSY_CELL))
     assert grades == {"t-double": 2}
     assert before == [0]
     # where the scheduler groups by session (Debian's default), the sandbox's session is lowered too, for good
@@ -590,7 +592,8 @@ def test_a_kernel_kept_busy_gets_the_lowest_cpu_priority_and_the_next_learner_th
                      "session": 19 if autogroups else None,
                      "raising the session again": "Read-only file system" if autogroups else "No such file or directory"}
     # the next learner (a quick notebook) is never lowered
-    grades, printed = graded(cell("extra", "print(json.dumps(nice_of(os.getpid())))"))
+    grades, printed = graded_lowered_after_a_second(tmp_path, manager,
+                                                    cell("extra", "print(json.dumps(nice_of(os.getpid())))"))
     assert grades == {"t-double": 2} and printed == [[0]]
 
 
@@ -615,19 +618,9 @@ def test_a_kernel_that_waits_keeps_its_priority_and_one_whose_child_is_busy_is_l
     that a loaded machine slows down) keeps the usual priority, since lowering it would only starve it of the
     CPU it needs before its time limit (a 1 s cell that printed a flood lost its later parts that way on a busy
     CI machine); CPU used by a child process the kernel waited for counts."""
-    class Quick(manager):
-        low_priority_after = sandbox.Float(1.0)
-
     assert_the_sandbox_of(tmp_path, manager)  # SAFETY: the sandbox JudgedExecute uses below
-    nb = notebook(cell("extra", NICE + "import time"), cell("extra", WAITS), cell("extra", CHILD_BUSY),
-                  cell("answer", "def double(x):\n    return 2 * x", "double"),
-                  cell("test", "assert double(2) == 4", "t-double", points=2))
-    (tmp_path / "work").mkdir()
-    JudgedExecute(kernel_manager_class=Quick, kernel_name="python3", timeout=20, notebook_budget=60,
-                  trusted_directory=str(tmp_path / "none")).preprocess(
-        nb, {"nbgrader": {"assignment": "a"}, "metadata": {"path": str(tmp_path / "work")}})
-    printed = [json.loads(c.outputs[-1]["text"].strip().splitlines()[-1]) for c in nb.cells[1:3]]
-    assert scores(nb) == {"t-double": 2}
+    grades, printed = graded_lowered_after_a_second(tmp_path, manager, cell("extra", WAITS), cell("extra", CHILD_BUSY))
+    assert grades == {"t-double": 2}
     assert printed == [[0], [19]]
 
 # ten children of 0.8 CPU-s each, one after another, reaped by the system (SIGCHLD ignored): no parent's CPU
@@ -655,19 +648,10 @@ def test_cpu_of_processes_that_end_unseen_by_any_parent_still_lowers_the_kernel(
     """Ending must not hide CPU: short-lived children reaped by the system used to take theirs with them, so
     work split over them kept the CPU at the usual priority however long it went on (an adversarial review
     kept a kernel at nice 0 for 14 CPU-s that way)."""
-    class Quick(Warm):
-        low_priority_after = sandbox.Float(1.0)
-
     assert_the_sandbox_of(tmp_path, Warm)  # SAFETY: the sandbox JudgedExecute uses below
-    nb = notebook(cell("extra", NICE + "import time"), cell("extra", UNSEEN_CHILDREN),
-                  cell("answer", "def double(x):\n    return 2 * x", "double"),
-                  cell("test", "assert double(2) == 4", "t-double", points=2))
-    (tmp_path / "work").mkdir()
-    JudgedExecute(kernel_manager_class=Quick, kernel_name="python3", timeout=30, notebook_budget=60,
-                  trusted_directory=str(tmp_path / "none")).preprocess(
-        nb, {"nbgrader": {"assignment": "a"}, "metadata": {"path": str(tmp_path / "work")}})
-    assert scores(nb) == {"t-double": 2}
-    assert json.loads(nb.cells[1].outputs[-1]["text"].strip().splitlines()[-1]) == [19]
+    grades, printed = graded_lowered_after_a_second(tmp_path, Warm, cell("extra", UNSEEN_CHILDREN))
+    assert grades == {"t-double": 2}
+    assert printed == [[19]]
 
 
 @pytest.mark.parametrize("manager", [Warm, Cold], ids=["warm", "cold"])
